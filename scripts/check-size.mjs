@@ -1,0 +1,54 @@
+// Size budgets per entry, and a check that no server code reaches the client bundle.
+// Each entry of dist/ is bundled with esbuild (runtime dependencies and node: builtins stay
+// external, as they do for an app's bundler), minified and gzipped; the result must fit its budget.
+import { build } from 'esbuild'
+import { readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+const external = [
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
+  'node:*',
+]
+
+/** Budgets in bytes, gzip. */
+const budgets = {
+  'dist/index.js': 4 * 1024,
+  'dist/server.js': 6 * 1024,
+  'dist/testing.js': 20 * 1024,
+}
+
+/** Strings that only server code contains; none may appear in the client bundle. */
+const serverOnly = ['/mgmt/', 'Basic ', 'node:', 'apiKey', 'createManagementClient']
+
+let failed = false
+for (const [entry, budget] of Object.entries(budgets)) {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    external,
+    logLevel: 'silent',
+  })
+  const code = result.outputFiles[0].text
+  const gz = gzipSync(code, { level: 9 }).length
+  const ok = gz <= budget
+  if (!ok) failed = true
+  console.log(
+    `${ok ? 'ok  ' : 'FAIL'} ${entry}: ${(gz / 1024).toFixed(2)} KB gzip (budget ${(budget / 1024).toFixed(2)} KB), ${(code.length / 1024).toFixed(1)} KB minified`,
+  )
+  if (entry === 'dist/index.js') {
+    const leaks = serverOnly.filter((s) => code.includes(s))
+    if (leaks.length > 0) {
+      failed = true
+      console.log(`FAIL dist/index.js contains server-only code: ${leaks.join(', ')}`)
+    } else {
+      console.log('ok   dist/index.js contains no server-only code')
+    }
+  }
+}
+process.exit(failed ? 1 : 0)

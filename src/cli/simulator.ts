@@ -1,0 +1,2 @@
+// CLI: loginid-mfa-flow-simulator (filled by the simulator work)
+export {}

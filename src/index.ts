@@ -1,0 +1,10 @@
+/**
+ * `loginid-mfa-flow`: the client entry. Runs in browsers, Node, workers and React Native, and
+ * never imports server code, so no API key can reach a browser bundle.
+ *
+ * @module loginid-mfa-flow
+ */
+export { MfaError, isMfaError } from './shared/errors.js'
+export type { MfaErrorCode, MfaErrorOptions } from './shared/errors.js'
+export { MFA_FACTOR_NAMES } from './shared/protocol.js'
+export type * from './shared/protocol.js'

@@ -1,0 +1,153 @@
+/**
+ * Errors shared by every entry point (`loginid-mfa-flow`, `loginid-mfa-flow/server`,
+ * `loginid-mfa-flow/testing`).
+ *
+ * @module
+ */
+
+/**
+ * Every code an {@link MfaError} can carry. The union is closed: `switch (err.code)` is exhaustive.
+ *
+ * Groups:
+ * - input and transport: `ERR_INVALID_ARGUMENT`, `ERR_NETWORK`, `ERR_TIMEOUT`, `ERR_ABORTED`,
+ *   `ERR_BAD_RESPONSE`;
+ * - LoginID HTTP answers: `ERR_BAD_REQUEST` (400), `ERR_SESSION_INVALID` (401 without a session:
+ *   the MFA session is unknown, expired or used up), `ERR_FORBIDDEN` (403), `ERR_NOT_FOUND` (404),
+ *   `ERR_LOGINID_UNAVAILABLE` (5xx), `ERR_HTTP` (any other status);
+ * - the flow driver: `ERR_EXTERNAL_DENIED`, `ERR_TOKEN_PROVIDER`, `ERR_TOKEN_REJECTED`,
+ *   `ERR_UNSUPPORTED_ACTION`, `ERR_UNKNOWN_ACTION`, `ERR_NO_ACTION`, `ERR_MAX_STEPS`,
+ *   `ERR_OTP_FAILED`, `ERR_OTP_NO_CONTACT`;
+ * - passkeys: `ERR_PASSKEY_CANCELLED`, `ERR_PASSKEY_EXISTS`, `ERR_PASSKEY_UNSUPPORTED`,
+ *   `ERR_PASSKEY_DOMAIN`, `ERR_PASSKEY_FAILED`, `ERR_WEBAUTHN_UNAVAILABLE`;
+ * - server: `ERR_API_KEY_INVALID` (401 from the management API), `ERR_API_KEY_SCOPE` (403),
+ *   `ERR_TOKEN_EXPIRED`, `ERR_TOKEN_INVALID`, `ERR_TOKEN_CLAIMS`;
+ * - suspended flows: `ERR_NO_PENDING_FLOW`, `ERR_SESSION_EXPIRED`, `ERR_STATE_MISMATCH`,
+ *   `ERR_STORAGE`.
+ */
+export type MfaErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_NETWORK'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_BAD_RESPONSE'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_SESSION_INVALID'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_LOGINID_UNAVAILABLE'
+  | 'ERR_HTTP'
+  | 'ERR_EXTERNAL_DENIED'
+  | 'ERR_TOKEN_PROVIDER'
+  | 'ERR_TOKEN_REJECTED'
+  | 'ERR_UNSUPPORTED_ACTION'
+  | 'ERR_UNKNOWN_ACTION'
+  | 'ERR_NO_ACTION'
+  | 'ERR_MAX_STEPS'
+  | 'ERR_OTP_FAILED'
+  | 'ERR_OTP_NO_CONTACT'
+  | 'ERR_PASSKEY_CANCELLED'
+  | 'ERR_PASSKEY_EXISTS'
+  | 'ERR_PASSKEY_UNSUPPORTED'
+  | 'ERR_PASSKEY_DOMAIN'
+  | 'ERR_PASSKEY_FAILED'
+  | 'ERR_WEBAUTHN_UNAVAILABLE'
+  | 'ERR_API_KEY_INVALID'
+  | 'ERR_API_KEY_SCOPE'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_INVALID'
+  | 'ERR_TOKEN_CLAIMS'
+  | 'ERR_NO_PENDING_FLOW'
+  | 'ERR_SESSION_EXPIRED'
+  | 'ERR_STATE_MISMATCH'
+  | 'ERR_STORAGE'
+
+/** Options for {@link MfaError}. Never put a header value, API key, session or token here. */
+export interface MfaErrorOptions {
+  /** The underlying error (a network failure, a DOMException, a callback's throw). */
+  cause?: unknown
+  /** HTTP status of the LoginID (or app backend) response, when there was one. */
+  status?: number
+  /** LoginID's `msgCode` from an `{ msg, msgCode }` error body, when there was one. */
+  msgCode?: string
+  /** HTTP method of the failed request. */
+  method?: string
+  /** Path of the failed request, without query string or host (e.g. `/fido2/v2/mfa/begin`). */
+  path?: string
+}
+
+const PREFIX = '[loginid-mfa-flow]'
+
+/**
+ * The one error class of this library. `code` says what happened; for HTTP failures `status`,
+ * `msgCode`, `method` and `path` say where. It never holds a header value: the `Authorization`
+ * header carries the API key on the server and the MFA session in the browser.
+ *
+ * @example Narrow with `code`
+ * ```ts
+ * try {
+ *   await runMfa(options)
+ * } catch (err) {
+ *   if (isMfaError(err, 'ERR_EXTERNAL_DENIED')) showMessage('Sign-in was declined')
+ *   else if (err instanceof MfaError && err.code === 'ERR_ABORTED') return
+ *   else throw err
+ * }
+ * ```
+ */
+export class MfaError<C extends MfaErrorCode = MfaErrorCode> extends Error {
+  override readonly name = 'MfaError'
+  /** What happened; a member of the closed {@link MfaErrorCode} union. */
+  readonly code: C
+  /** HTTP status, for HTTP failures. */
+  declare readonly status?: number
+  /** LoginID's `msgCode`, for LoginID HTTP failures. */
+  declare readonly msgCode?: string
+  /** HTTP method, for HTTP failures. */
+  declare readonly method?: string
+  /** Request path (no host, no query), for HTTP failures. */
+  declare readonly path?: string
+
+  constructor(code: C, message: string, options: MfaErrorOptions = {}) {
+    const where = options.method && options.path ? ` ${options.method} ${options.path}:` : ''
+    const http = [options.status, options.msgCode].filter(
+      (part) => part !== undefined && part !== '',
+    )
+    const detail = http.length > 0 ? ` ${http.join(' ')}:` : ''
+    super(
+      `${PREFIX}${where}${detail} ${message}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.code = code
+    if (options.status !== undefined) this.status = options.status
+    if (options.msgCode !== undefined) this.msgCode = options.msgCode
+    if (options.method !== undefined) this.method = options.method
+    if (options.path !== undefined) this.path = options.path
+  }
+
+  /** A JSON view without `cause` (which may be an arbitrary object) and without any header. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.status !== undefined && { status: this.status }),
+      ...(this.msgCode !== undefined && { msgCode: this.msgCode }),
+      ...(this.method !== undefined && { method: this.method }),
+      ...(this.path !== undefined && { path: this.path }),
+    }
+  }
+}
+
+/**
+ * Whether `err` is an {@link MfaError}, optionally with one of the given codes. Narrows the type.
+ *
+ * @example
+ * ```ts
+ * if (isMfaError(err, 'ERR_TIMEOUT', 'ERR_NETWORK')) retryLater()
+ * ```
+ */
+export function isMfaError<C extends MfaErrorCode = MfaErrorCode>(
+  err: unknown,
+  ...codes: C[]
+): err is MfaError<C> {
+  return err instanceof MfaError && (codes.length === 0 || codes.includes(err.code as C))
+}
