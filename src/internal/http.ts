@@ -1,0 +1,89 @@
+// Internal HTTP helpers shared by the built-in MFA client and the management client.
+// Not exported from any entry. Nothing here ever reads or keeps a header value.
+import { MfaError } from '../shared/errors.js'
+import type { MfaErrorCode } from '../shared/errors.js'
+
+/** The `MfaErrorCode` for a LoginID HTTP status (used for every status but 401-with-session). */
+export function codeForStatus(status: number): MfaErrorCode {
+  if (status === 400 || status === 413 || status === 415 || status === 422) return 'ERR_BAD_REQUEST'
+  if (status === 401) return 'ERR_SESSION_INVALID'
+  if (status === 403) return 'ERR_FORBIDDEN'
+  if (status === 404) return 'ERR_NOT_FOUND'
+  if (status >= 500) return 'ERR_LOGINID_UNAVAILABLE'
+  return 'ERR_HTTP'
+}
+
+/** LoginID's `{ msg, msgCode }` (or `message`) from an error body of any shape. */
+export function parseAppError(data: unknown): { msg?: string; msgCode?: string } {
+  if (typeof data !== 'object' || data === null) return {}
+  const record = data as Record<string, unknown>
+  const msg =
+    typeof record.msg === 'string'
+      ? record.msg
+      : typeof record.message === 'string'
+        ? record.message
+        : undefined
+  const msgCode = typeof record.msgCode === 'string' ? record.msgCode : undefined
+  return { ...(msg !== undefined && { msg }), ...(msgCode !== undefined && { msgCode }) }
+}
+
+/** Where a request went, for error context. Never a header. */
+export interface RequestContext {
+  method: string
+  path: string
+  /** The caller's signal: when it is aborted, the failure is `ERR_ABORTED`. */
+  signal?: AbortSignal | undefined
+}
+
+/** Keep LoginID's text short and single-line in messages. */
+function clip(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim()
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line
+}
+
+/**
+ * Turn whatever a fetch (plain or ofetch) threw into an `MfaError`: aborts, timeouts, network
+ * failures and HTTP statuses. The original error is kept as `cause` only when it cannot hold
+ * request headers (ofetch's `FetchError.options` holds them, so it is never kept).
+ */
+export function toMfaError(error: unknown, ctx: RequestContext): MfaError {
+  if (error instanceof MfaError) return error
+  const where = { method: ctx.method, path: ctx.path }
+  if (ctx.signal?.aborted) {
+    return new MfaError('ERR_ABORTED', 'the request was aborted', where)
+  }
+  const err = error as {
+    name?: string
+    status?: number
+    statusCode?: number
+    data?: unknown
+    cause?: unknown
+    message?: string
+  }
+  const causeName = (err?.cause as { name?: string } | undefined)?.name
+  if (err?.name === 'TimeoutError' || causeName === 'TimeoutError') {
+    return new MfaError('ERR_TIMEOUT', 'LoginID did not answer in time', where)
+  }
+  if (err?.name === 'AbortError' || causeName === 'AbortError') {
+    return new MfaError('ERR_ABORTED', 'the request was aborted', where)
+  }
+  const status = err?.status ?? err?.statusCode
+  if (typeof status === 'number') {
+    const { msg, msgCode } = parseAppError(err.data)
+    const text =
+      msg ?? (typeof err.data === 'string' && err.data ? clip(err.data) : `HTTP ${status}`)
+    return new MfaError(codeForStatus(status), clip(text), {
+      ...where,
+      status,
+      ...(msgCode !== undefined && { msgCode }),
+    })
+  }
+  // A network failure: keep only the low-level cause (a TypeError / system error), never the
+  // ofetch error object, which references the request options and their headers.
+  const low =
+    err?.cause instanceof Error ? err.cause : error instanceof TypeError ? error : undefined
+  return new MfaError('ERR_NETWORK', 'could not reach LoginID', {
+    ...where,
+    ...(low !== undefined && { cause: low }),
+  })
+}
