@@ -1,0 +1,224 @@
+/**
+ * `loginid-mfa-flow/server`: `verifyLoginIDToken`, offline verification of LoginID access tokens
+ * against the app's JWKS.
+ *
+ * @module
+ */
+import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose'
+import type { JWTPayload } from 'jose'
+import { MfaError } from '../shared/errors.js'
+import { appIdFromBaseUrl, normalizeBaseUrl } from '../internal/base-url.js'
+import { codeForStatus, toMfaError } from '../internal/http.js'
+
+/** Options for {@link verifyLoginIDToken}. */
+export interface VerifyLoginIDTokenOptions {
+  /** The app's LoginID base URL; the token's `iss` must equal it (without a trailing slash). */
+  baseUrl: string
+  /**
+   * The app id the token's `aud` must contain.
+   *
+   * @defaultValue the first DNS label of `baseUrl`'s host, as LoginID derives it
+   */
+  appId?: string
+  /** When given, the token's `username` claim must equal it (your own session's user). */
+  username?: string
+  /**
+   * Tolerated clock skew for `exp`, `nbf` and `iat`, in seconds.
+   *
+   * @defaultValue 0
+   */
+  clockToleranceSec?: number
+}
+
+/** The claims of a verified LoginID access token. */
+export interface LoginIDTokenClaims {
+  /** LoginID's user id. */
+  sub: string
+  /** The username the flow ran for. */
+  username: string
+  /** The app's base URL. */
+  iss: string
+  /** The app id (a string or a list containing it). */
+  aud: string | string[]
+  /** Issued at, in seconds since the epoch. */
+  iat: number
+  /** Expiry, in seconds since the epoch. */
+  exp: number
+  /** Not before, in seconds since the epoch, when present. */
+  nbf?: number
+  /** Granted scopes, when present. */
+  scopes?: string[]
+  /** LoginID's token type (e.g. `jwtAccess`), when present. */
+  tokenType?: string
+  /** Any other claim LoginID adds. */
+  [claim: string]: unknown
+}
+
+const JWKS_PATH = '/fido2/v2/.well-known/jwks.json'
+const MAX_TOKEN_LENGTH = 16_384
+
+type RemoteJwks = ReturnType<typeof createRemoteJWKSet>
+
+/** One remote key set per normalized base URL, kept for the life of the process. */
+const jwksByBaseUrl = new Map<string, RemoteJwks>()
+
+function jwksFor(baseUrl: string): RemoteJwks {
+  let jwks = jwksByBaseUrl.get(baseUrl)
+  if (jwks === undefined) {
+    const url = `${baseUrl}${JWKS_PATH}`
+    jwks = createRemoteJWKSet(new URL(url), {
+      // Looks up the global fetch at call time (test interceptors, edge runtimes) and turns
+      // HTTP failures into MfaErrors with the status, which jose alone would not keep.
+      [customFetch]: async (input: string | URL | Request, init?: RequestInit) => {
+        let response: Response
+        try {
+          response = await fetch(input, init)
+        } catch (error) {
+          if ((error as { name?: string } | null)?.name === 'TimeoutError') throw error
+          throw toMfaError(error, { method: 'GET', path: JWKS_PATH })
+        }
+        if (response.status !== 200) {
+          const code =
+            response.status >= 500 || response.status === 404
+              ? codeForStatus(response.status)
+              : 'ERR_BAD_RESPONSE'
+          throw new MfaError(code, 'could not fetch the JSON Web Key Set', {
+            method: 'GET',
+            path: JWKS_PATH,
+            status: response.status,
+          })
+        }
+        return response
+      },
+    })
+    jwksByBaseUrl.set(baseUrl, jwks)
+  }
+  return jwks
+}
+
+/**
+ * Verify a LoginID access token offline: ES256 signature against the app's JWKS
+ * (`{baseUrl}/fido2/v2/.well-known/jwks.json`, fetched once and cached per base URL; an unknown
+ * `kid` triggers a refetch at most every 30 s), `iss` = the base URL, `aud` = the app id, `exp`,
+ * `nbf`, and `username` when given. `exp`, `iat`, `sub` and `username` are required.
+ *
+ * @returns the token's claims
+ * @throws MfaError `ERR_INVALID_ARGUMENT` (bad options or an empty token), `ERR_TOKEN_EXPIRED`,
+ *   `ERR_TOKEN_CLAIMS` (wrong `iss`, `aud`, `username`, a future `nbf`, a missing claim),
+ *   `ERR_TOKEN_INVALID` (malformed, not ES256, bad signature, no matching key),
+ *   `ERR_NETWORK`, `ERR_TIMEOUT`, `ERR_LOGINID_UNAVAILABLE` (JWKS answered 5xx),
+ *   `ERR_NOT_FOUND` (JWKS answered 404: a wrong `baseUrl`), `ERR_BAD_RESPONSE` (JWKS answered
+ *   another status or is not a key set)
+ * @see https://docs.loginid.io/backend-integration/verify-token/
+ *
+ * @example Check the token the browser got from `runMfa`
+ * ```ts
+ * import { verifyLoginIDToken, isMfaError } from 'loginid-mfa-flow/server'
+ *
+ * try {
+ *   const claims = await verifyLoginIDToken(accessToken, {
+ *     baseUrl: process.env.LOGINID_BASE_URL!,
+ *     username: session.username,
+ *   })
+ *   console.log(claims.sub)
+ * } catch (err) {
+ *   if (isMfaError(err, 'ERR_TOKEN_EXPIRED', 'ERR_TOKEN_INVALID', 'ERR_TOKEN_CLAIMS')) reject401()
+ *   else throw err
+ * }
+ * ```
+ */
+export async function verifyLoginIDToken(
+  token: string,
+  options: VerifyLoginIDTokenOptions,
+): Promise<LoginIDTokenClaims> {
+  if (typeof options !== 'object' || options === null) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'verifyLoginIDToken needs an options object')
+  }
+  const { baseUrl: rawBaseUrl, appId: rawAppId, username, clockToleranceSec = 0 } = options
+  const baseUrl = normalizeBaseUrl(rawBaseUrl)
+  if (rawAppId !== undefined && (typeof rawAppId !== 'string' || rawAppId === '')) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'appId must be a non-empty string')
+  }
+  const appId = rawAppId ?? appIdFromBaseUrl(baseUrl)
+  if (username !== undefined && (typeof username !== 'string' || username.trim() === '')) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'username must be a non-empty string')
+  }
+  if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'clockToleranceSec must be a non-negative number')
+  }
+  if (typeof token !== 'string' || token.trim() === '') {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'token must be a non-empty string')
+  }
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new MfaError('ERR_TOKEN_INVALID', 'the token is too long to be a LoginID token')
+  }
+
+  let payload: JWTPayload
+  try {
+    ;({ payload } = await jwtVerify(token, jwksFor(baseUrl), {
+      algorithms: ['ES256'],
+      issuer: baseUrl,
+      audience: appId,
+      clockTolerance: clockToleranceSec,
+      requiredClaims: ['exp', 'iat', 'sub'],
+    }))
+  } catch (error) {
+    throw mapJoseError(error)
+  }
+  if (typeof payload.username !== 'string' || payload.username === '') {
+    throw new MfaError('ERR_TOKEN_CLAIMS', 'the token has no "username" claim')
+  }
+  if (username !== undefined && payload.username !== username.trim()) {
+    throw new MfaError('ERR_TOKEN_CLAIMS', 'the token\'s "username" claim is another user')
+  }
+  return payload as LoginIDTokenClaims
+}
+
+/** jose's errors → MfaError. Keeps no jose error as `cause` (claim errors hold the payload). */
+function mapJoseError(error: unknown): MfaError {
+  if (error instanceof MfaError) return error
+  if (error instanceof errors.JWTExpired) {
+    return new MfaError('ERR_TOKEN_EXPIRED', 'the token has expired')
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new MfaError(
+      'ERR_TOKEN_CLAIMS',
+      `the token's "${error.claim}" claim failed validation (${error.reason})`,
+    )
+  }
+  if (error instanceof errors.JWKSTimeout) {
+    return new MfaError('ERR_TIMEOUT', 'the JSON Web Key Set did not arrive in time', {
+      method: 'GET',
+      path: JWKS_PATH,
+    })
+  }
+  if (error instanceof errors.JWKSInvalid) {
+    return new MfaError('ERR_BAD_RESPONSE', 'the JSON Web Key Set is malformed', {
+      method: 'GET',
+      path: JWKS_PATH,
+    })
+  }
+  if (
+    error instanceof errors.JOSEError &&
+    error.code === 'ERR_JOSE_GENERIC' &&
+    /JSON Web Key Set/.test(error.message)
+  ) {
+    return new MfaError('ERR_BAD_RESPONSE', 'the JSON Web Key Set is not valid JSON', {
+      method: 'GET',
+      path: JWKS_PATH,
+    })
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return new MfaError('ERR_TOKEN_INVALID', 'no key of the JSON Web Key Set matches the token')
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) {
+    return new MfaError('ERR_TOKEN_INVALID', 'the token is not signed with ES256')
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new MfaError('ERR_TOKEN_INVALID', 'the token signature is invalid')
+  }
+  if (error instanceof errors.JOSEError) {
+    return new MfaError('ERR_TOKEN_INVALID', 'the token is malformed or unusable')
+  }
+  return toMfaError(error, { method: 'GET', path: JWKS_PATH })
+}
