@@ -1,0 +1,162 @@
+/**
+ * `loginid-mfa-flow`: {@link toPasskeyError}, the one function that maps what a WebAuthn
+ * ceremony throws (a `DOMException`, an `@simplewebauthn/browser` `WebAuthnError`, a plain
+ * `Error`) to an {@link MfaError} with an `ERR_PASSKEY_*` code.
+ *
+ * @module
+ */
+import { MfaError } from '../shared/errors.js'
+import type { MfaErrorCode } from '../shared/errors.js'
+
+/** Which WebAuthn ceremony failed: `create` (registration) or `get` (authentication). */
+export type PasskeyCeremony = 'create' | 'get'
+
+/** Extra context for {@link toPasskeyError} messages. */
+export interface PasskeyErrorContext {
+  /** The relying party id the ceremony asked for; named in `ERR_PASSKEY_DOMAIN` messages. */
+  rpId?: string
+}
+
+/** The codes {@link toPasskeyError} can return (besides an `MfaError` it passes through). */
+export type PasskeyErrorCode = Extract<
+  MfaErrorCode,
+  | 'ERR_PASSKEY_CANCELLED'
+  | 'ERR_PASSKEY_EXISTS'
+  | 'ERR_PASSKEY_UNSUPPORTED'
+  | 'ERR_PASSKEY_DOMAIN'
+  | 'ERR_PASSKEY_FAILED'
+>
+
+// @simplewebauthn/browser `WebAuthnError.code` values, by the MfaError code they mean.
+const SIMPLEWEBAUTHN_CODES: Record<string, PasskeyErrorCode> = {
+  ERROR_CEREMONY_ABORTED: 'ERR_PASSKEY_CANCELLED',
+  ERROR_INVALID_DOMAIN: 'ERR_PASSKEY_DOMAIN',
+  ERROR_INVALID_RP_ID: 'ERR_PASSKEY_DOMAIN',
+  ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED: 'ERR_PASSKEY_EXISTS',
+  ERROR_AUTHENTICATOR_MISSING_DISCOVERABLE_CREDENTIAL_SUPPORT: 'ERR_PASSKEY_UNSUPPORTED',
+  ERROR_AUTHENTICATOR_MISSING_USER_VERIFICATION_SUPPORT: 'ERR_PASSKEY_UNSUPPORTED',
+  ERROR_AUTO_REGISTER_USER_VERIFICATION_FAILURE: 'ERR_PASSKEY_UNSUPPORTED',
+  ERROR_AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG: 'ERR_PASSKEY_UNSUPPORTED',
+  // The relying party's options were wrong, not the user's platform.
+  ERROR_MALFORMED_PUBKEYCREDPARAMS: 'ERR_PASSKEY_FAILED',
+  ERROR_INVALID_USER_ID_LENGTH: 'ERR_PASSKEY_FAILED',
+  ERROR_AUTHENTICATOR_GENERAL_ERROR: 'ERR_PASSKEY_FAILED',
+}
+
+// What @simplewebauthn/browser throws (plain `Error`s) when the platform has no WebAuthn.
+const UNSUPPORTED_MESSAGES = [
+  'WebAuthn is not supported',
+  'does not support WebAuthn autofill',
+  'PublicKeyCredential is not defined',
+  'navigator is not defined',
+]
+
+const MESSAGES: Record<PasskeyErrorCode, Record<PasskeyCeremony, string>> = {
+  ERR_PASSKEY_CANCELLED: {
+    create: 'passkey registration was cancelled or not allowed',
+    get: 'passkey sign-in was cancelled or not allowed',
+  },
+  ERR_PASSKEY_EXISTS: {
+    create: 'a passkey for this account already exists on this authenticator',
+    get: 'the authenticator refused the request',
+  },
+  ERR_PASSKEY_UNSUPPORTED: {
+    create: 'passkey registration is not supported here',
+    get: 'passkey sign-in is not supported here',
+  },
+  ERR_PASSKEY_DOMAIN: {
+    create: 'this page may not register passkeys for the relying party',
+    get: 'this page may not use passkeys of the relying party',
+  },
+  ERR_PASSKEY_FAILED: {
+    create: 'passkey registration failed',
+    get: 'passkey sign-in failed',
+  },
+}
+
+function codeForName(name: string, ceremony: PasskeyCeremony): PasskeyErrorCode {
+  switch (name) {
+    case 'NotAllowedError':
+    case 'AbortError':
+      return 'ERR_PASSKEY_CANCELLED'
+    case 'InvalidStateError':
+      return ceremony === 'create' ? 'ERR_PASSKEY_EXISTS' : 'ERR_PASSKEY_FAILED'
+    case 'NotSupportedError':
+    case 'ConstraintError':
+      return 'ERR_PASSKEY_UNSUPPORTED'
+    case 'SecurityError':
+      return 'ERR_PASSKEY_DOMAIN'
+    default:
+      return /cancel/i.test(name) ? 'ERR_PASSKEY_CANCELLED' : 'ERR_PASSKEY_FAILED'
+  }
+}
+
+/** The code for any thrown value (never an `MfaError`). */
+function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
+  if (typeof error !== 'object' || error === null) return 'ERR_PASSKEY_FAILED'
+  const { name, code, message } = error as { name?: unknown; code?: unknown; message?: unknown }
+  if (typeof code === 'string') {
+    const mapped = SIMPLEWEBAUTHN_CODES[code]
+    // ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY and unknown codes fall through to the name.
+    if (mapped) return mapped
+  }
+  if (typeof message === 'string' && UNSUPPORTED_MESSAGES.some((m) => message.includes(m))) {
+    return 'ERR_PASSKEY_UNSUPPORTED'
+  }
+  return typeof name === 'string' ? codeForName(name, ceremony) : 'ERR_PASSKEY_FAILED'
+}
+
+/**
+ * Map whatever a WebAuthn ceremony threw to an {@link MfaError}. The original error is kept as
+ * `cause`; an `MfaError` is returned as is.
+ *
+ * | thrown | code |
+ * |---|---|
+ * | `NotAllowedError`, `AbortError`, `ERROR_CEREMONY_ABORTED`, a name containing "cancel" | `ERR_PASSKEY_CANCELLED` |
+ * | `InvalidStateError` on `create`, `ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED` | `ERR_PASSKEY_EXISTS` |
+ * | `NotSupportedError`, `ConstraintError`, no WebAuthn in this environment | `ERR_PASSKEY_UNSUPPORTED` |
+ * | `SecurityError`, `ERROR_INVALID_DOMAIN`, `ERROR_INVALID_RP_ID` | `ERR_PASSKEY_DOMAIN` |
+ * | anything else (`UnknownError`, `TypeError`, `InvalidStateError` on `get`, ...) | `ERR_PASSKEY_FAILED` |
+ *
+ * `@simplewebauthn/browser`'s `WebAuthnError` is recognised by its `code`, then by its `name`
+ * (which is the underlying `DOMException`'s name). Objects are matched by shape, not by class,
+ * so errors from another realm or another copy of a library map the same way.
+ *
+ * Note that a NotAllowedError is what browsers throw for a cancelled prompt, a timed-out prompt
+ * and "no passkey on this device" alike: all three are `ERR_PASSKEY_CANCELLED`, which `runMfa`
+ * treats as "fall back to another factor".
+ *
+ * @param error - What the ceremony threw.
+ * @param ceremony - `create` (registration) or `get` (authentication).
+ * @param context - Optional context for the message.
+ * @returns An `MfaError` with one of the {@link PasskeyErrorCode} codes, or `error` itself when
+ *   it already is an `MfaError`.
+ *
+ * @example Map a browser error
+ * ```ts
+ * import { toPasskeyError } from 'loginid-mfa-flow'
+ *
+ * try {
+ *   await navigator.credentials.get({ publicKey })
+ * } catch (err) {
+ *   const mapped = toPasskeyError(err, 'get', { rpId: publicKey.rpId })
+ *   if (mapped.code === 'ERR_PASSKEY_CANCELLED') offerAnotherFactor()
+ *   else throw mapped
+ * }
+ * ```
+ */
+export function toPasskeyError(
+  error: unknown,
+  ceremony: PasskeyCeremony,
+  context: PasskeyErrorContext = {},
+): MfaError {
+  if (error instanceof MfaError) return error
+  const code = classify(error, ceremony)
+  let message = MESSAGES[code][ceremony]
+  if (code === 'ERR_PASSKEY_DOMAIN' && context.rpId !== undefined) {
+    message = `${message} (rpId "${context.rpId}")`
+  }
+  const name = (error as { name?: unknown } | null)?.name
+  if (typeof name === 'string' && name !== '' && name !== 'Error') message = `${message} (${name})`
+  return new MfaError(code, message, { cause: error })
+}
