@@ -98,7 +98,11 @@ export interface ManagementClient {
    * `{ jwtAccess }`; 204 means valid. For offline checks use `verifyLoginIDToken`.
    *
    * @returns `true` when LoginID accepts the token
-   * @throws MfaError `ERR_TOKEN_INVALID` (LoginID rejected the token), `ERR_API_KEY_INVALID`,
+   * A 401 with `msgCode: 'unauthorized'` is read as a rejected API key, any other 401 as a
+   * rejected token (`token_expired` → `ERR_TOKEN_EXPIRED`).
+   *
+   * @throws MfaError `ERR_TOKEN_INVALID` / `ERR_TOKEN_EXPIRED` (LoginID rejected the token),
+   *   `ERR_API_KEY_INVALID`,
    *   `ERR_API_KEY_SCOPE`, `ERR_BAD_REQUEST`, `ERR_LOGINID_UNAVAILABLE`, `ERR_NETWORK`,
    *   `ERR_TIMEOUT`, `ERR_ABORTED`
    */
@@ -242,7 +246,11 @@ export function createManagementClient(options: ManagementClientOptions): Manage
       }
       let code: MfaErrorCode = codeForStatus(status)
       let text: string
-      if (status === 401) {
+      if (status === 401 && path === TOKEN_VERIFY_PATH && msgCode !== 'unauthorized') {
+        // token/verify answers 401 for a bad token too; LoginID's `unauthorized` is the key.
+        code = msgCode === 'token_expired' ? 'ERR_TOKEN_EXPIRED' : 'ERR_TOKEN_INVALID'
+        text = 'LoginID rejected the token'
+      } else if (status === 401) {
         code = 'ERR_API_KEY_INVALID'
         text = 'LoginID rejected the API key (unknown, revoked or for another app)'
       } else if (status === 403) {

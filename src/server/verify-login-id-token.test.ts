@@ -1,0 +1,188 @@
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
+import type { JWK, JWTPayload, CryptoKey } from 'jose'
+import { http, HttpResponse } from 'msw'
+import { setupServer } from 'msw/node'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { verifyLoginIDToken } from './verify-login-id-token.js'
+
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+afterEach(() => {
+  server.resetHandlers()
+  vi.useRealTimers()
+})
+afterAll(() => server.close())
+
+let key: CryptoKey
+let jwk: JWK
+let otherKey: CryptoKey
+beforeAll(async () => {
+  const pair = await generateKeyPair('ES256', { extractable: true })
+  jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }
+  key = pair.privateKey
+  ;({ privateKey: otherKey } = await generateKeyPair('ES256'))
+})
+
+let hostCounter = 0
+/** A fresh base URL (the JWKS cache is per base URL) whose JWKS is served by MSW. */
+function app(jwks: () => Response = () => HttpResponse.json({ keys: [jwk] })) {
+  hostCounter++
+  const appId = `app${hostCounter}`
+  const baseUrl = `https://${appId}.api.loginid.test`
+  let fetches = 0
+  server.use(
+    http.get(`${baseUrl}/fido2/v2/.well-known/jwks.json`, () => {
+      fetches++
+      return jwks()
+    }),
+  )
+  return { baseUrl, appId, fetches: () => fetches }
+}
+
+async function sign(
+  claims: JWTPayload,
+  {
+    signer = key,
+    kid = 'k1',
+    exp = '1h',
+  }: { signer?: CryptoKey; kid?: string; exp?: string | number } = {},
+) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(signer)
+}
+
+function claimsFor(a: { baseUrl: string; appId: string }, extra: JWTPayload = {}): JWTPayload {
+  return { iss: a.baseUrl, aud: a.appId, sub: 'user-1', username: 'alice', ...extra }
+}
+
+describe('verifyLoginIDToken', () => {
+  it('returns the claims of a valid token and caches the JWKS per base URL', async () => {
+    const a = app()
+    const token = await sign(claimsFor(a, { scopes: ['x'] }))
+    const claims = await verifyLoginIDToken(token, { baseUrl: a.baseUrl, username: 'alice' })
+    expect(claims).toMatchObject({ sub: 'user-1', username: 'alice', aud: a.appId, scopes: ['x'] })
+    await verifyLoginIDToken(token, { baseUrl: `${a.baseUrl}/` })
+    expect(a.fetches()).toBe(1)
+  })
+
+  it('rejects an expired token with ERR_TOKEN_EXPIRED (fake clock), honouring clockToleranceSec', async () => {
+    const a = app()
+    const token = await sign(claimsFor(a), { exp: '60s' })
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 120_000)
+    await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).rejects.toMatchObject({
+      code: 'ERR_TOKEN_EXPIRED',
+    })
+    await expect(
+      verifyLoginIDToken(token, { baseUrl: a.baseUrl, clockToleranceSec: 120 }),
+    ).resolves.toMatchObject({ username: 'alice' })
+  })
+
+  it('rejects a tampered token with ERR_TOKEN_INVALID', async () => {
+    const a = app()
+    const token = await sign(claimsFor(a))
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const forged = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload, 'base64url').toString()),
+        username: 'eve',
+      }),
+    ).toString('base64url')
+    await expect(
+      verifyLoginIDToken(`${header}.${forged}.${signature}`, { baseUrl: a.baseUrl }),
+    ).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    const flipped = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`
+    await expect(
+      verifyLoginIDToken(`${header}.${payload}.${flipped}`, { baseUrl: a.baseUrl }),
+    ).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+  })
+
+  it('rejects malformed tokens, other algorithms and unknown keys with ERR_TOKEN_INVALID', async () => {
+    const a = app()
+    const hs = await new SignJWT(claimsFor(a))
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('a-shared-secret-of-32-bytes-long!'))
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
+      JSON.stringify(claimsFor(a)),
+    ).toString('base64url')}.`
+    const foreign = await sign(claimsFor(a), { signer: otherKey, kid: 'k1' })
+    const unknownKid = await sign(claimsFor(a), { signer: otherKey, kid: 'k9' })
+    for (const token of ['not-a-jwt', 'a.b.c', hs, none, foreign, unknownKid]) {
+      await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).rejects.toMatchObject({
+        code: 'ERR_TOKEN_INVALID',
+      })
+    }
+  })
+
+  it('rejects wrong audience, issuer, user, future nbf and missing claims with ERR_TOKEN_CLAIMS', async () => {
+    const a = app()
+    const cases: [JWTPayload, { appId?: string; username?: string }][] = [
+      [claimsFor(a, { aud: 'other-app' }), {}],
+      [claimsFor(a), { appId: 'other-app' }],
+      [claimsFor(a, { iss: 'https://evil.api.loginid.test' }), {}],
+      [claimsFor(a), { username: 'bob' }],
+      [claimsFor(a, { nbf: Math.floor(Date.now() / 1000) + 600 }), {}],
+      [claimsFor(a, { username: undefined }), {}],
+      [claimsFor(a, { sub: undefined }), {}],
+    ]
+    for (const [claims, options] of cases) {
+      const token = await sign(claims)
+      await expect(
+        verifyLoginIDToken(token, { baseUrl: a.baseUrl, ...options }),
+      ).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIMS' })
+    }
+    // an explicit appId is what aud must match
+    const custom = await sign(claimsFor(a, { aud: 'custom-id' }))
+    await expect(
+      verifyLoginIDToken(custom, { baseUrl: a.baseUrl, appId: 'custom-id' }),
+    ).resolves.toMatchObject({ aud: 'custom-id' })
+  })
+
+  it('requires exp', async () => {
+    const a = app()
+    const token = await new SignJWT(claimsFor(a))
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuedAt()
+      .sign(key)
+    await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIMS',
+    })
+  })
+
+  it('maps JWKS failures: 503, network, 404, garbage', async () => {
+    const cases: [() => Response, string][] = [
+      [() => new HttpResponse('down', { status: 503 }), 'ERR_LOGINID_UNAVAILABLE'],
+      [() => HttpResponse.error(), 'ERR_NETWORK'],
+      [() => new HttpResponse('nope', { status: 404 }), 'ERR_NOT_FOUND'],
+      [() => HttpResponse.json({ nope: true }), 'ERR_BAD_RESPONSE'],
+      [() => HttpResponse.text('<html>'), 'ERR_BAD_RESPONSE'],
+    ]
+    for (const [jwks, code] of cases) {
+      const a = app(jwks)
+      const token = await sign(claimsFor(a))
+      await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).rejects.toMatchObject({
+        code,
+      })
+    }
+  })
+
+  it('validates its input before any request', async () => {
+    const token = 'x.y.z'
+    const bad: [string, Parameters<typeof verifyLoginIDToken>[1]][] = [
+      ['', { baseUrl: 'https://a.api.loginid.test' }],
+      [token, { baseUrl: 'http://a.api.loginid.test' }],
+      [token, { baseUrl: 'https://a.api.loginid.test', clockToleranceSec: -1 }],
+      [token, { baseUrl: 'https://a.api.loginid.test', username: '' }],
+    ]
+    for (const [t, options] of bad) {
+      await expect(verifyLoginIDToken(t, options)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      })
+    }
+  })
+})
