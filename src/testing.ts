@@ -1,6 +1,38 @@
 /**
  * `loginid-mfa-flow/testing`: a stateful LoginID simulator for tests and local development.
  *
+ * - {@link createLoginIDSimulator}: the Fetch-standard core plus MSW handlers (`sim.handlers`);
+ * - {@link startLoginIDSimulator}: the same core over real HTTP on loopback;
+ * - {@link defaultSimulatorPolicy}: LoginID's documented factor choices, for custom policies.
+ *
+ * `msw` (2.x) is an optional peer dependency needed for `sim.handlers`.
+ *
  * @module loginid-mfa-flow/testing
  */
-export {}
+import { registerHandlersFactory } from './testing/internal/handlers-registry.js'
+import { createMswHandlers } from './testing/msw-handlers.js'
+
+registerHandlersFactory(createMswHandlers)
+
+export { SIMULATOR_API_KEY, createLoginIDSimulator } from './testing/create-loginid-simulator.js'
+export { startLoginIDSimulator } from './testing/start-loginid-simulator.js'
+export { defaultSimulatorPolicy } from './testing/default-simulator-policy.js'
+export { createMswHandlers } from './testing/msw-handlers.js'
+export type {
+  FaultAction,
+  FaultRule,
+  LoginIDSimulator,
+  LoginIDSimulatorOptions,
+  PolicyContext,
+  PolicyDecision,
+  RunningLoginIDSimulator,
+  SimulatedMessage,
+  SimulatedPasskey,
+  SimulatedRequest,
+  SimulatedUser,
+  SimulatedUserSeed,
+  SimulatorApiKey,
+  SimulatorFaults,
+  SimulatorPolicy,
+  StartLoginIDSimulatorOptions,
+} from './testing/simulator-types.js'

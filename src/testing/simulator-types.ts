@@ -1,0 +1,288 @@
+/**
+ * Public types of the LoginID simulator, exported from `loginid-mfa-flow/testing`.
+ *
+ * @module loginid-mfa-flow/testing
+ */
+import type { RequestHandler } from 'msw'
+import type { MfaFactorName, MfaFlow } from '../shared/protocol.js'
+
+/** A user the simulator knows from the start (and again after `reset()`). */
+export interface SimulatedUserSeed {
+  /** The LoginID username. */
+  username: string
+  /** Email contact, offered by `otp:email`. */
+  email?: string
+  /** Phone contact, offered by `otp:sms`. */
+  phone?: string
+  /**
+   * Give the user one synthetic passkey (random credential id, no public key), so the default
+   * policy offers `passkey:auth` on a known device. Shape-checked only.
+   * @defaultValue false
+   */
+  passkey?: boolean
+  /** Device ids (as `deviceInfo.deviceId` sends them) that count as known devices of the user. */
+  devices?: string[]
+}
+
+/** A passkey the simulator holds for a user. */
+export interface SimulatedPasskey {
+  /** LoginID's internal passkey id (a UUID). */
+  id: string
+  /** The WebAuthn credential id, base64url. */
+  credentialId: string
+  /** The public key the client sent in `creationResult.publicKey` (base64url DER SPKI), if any. */
+  publicKey?: string
+  /** The COSE algorithm the client sent in `creationResult.publicKeyAlgorithm`, if any. */
+  publicKeyAlgorithm?: number
+  /** Transports from `creationResult.transports`. */
+  transports?: string[]
+  /** The authenticator's AAGUID (all zeros when unknown). */
+  aaguid: string
+  /** Creation time, epoch ms. */
+  createdAt: number
+  /** Last successful use, epoch ms. */
+  lastUsedAt?: number
+}
+
+/** A user as the simulator keeps it. */
+export interface SimulatedUser {
+  /** Stable user id, the `sub` of every token (a UUID). */
+  id: string
+  username: string
+  email?: string
+  phone?: string
+  /** The WebAuthn user handle (`user.id` of creation options), base64url. */
+  userHandle: string
+  /** The user's passkeys. */
+  passkeys: SimulatedPasskey[]
+  /** Device ids the simulator issued to this user (or that were seeded). */
+  devices: string[]
+  /** Device keys of `trustItems.auth` values seen in flows this user completed. */
+  trustItems: string[]
+}
+
+/** One OTP "delivered" by the simulator. */
+export interface SimulatedMessage {
+  channel: 'email' | 'sms'
+  /** The contact the code went to. */
+  to: string
+  /** The 6-digit code. */
+  code: string
+  /** Delivery time, epoch ms. */
+  at: number
+}
+
+/** What a fault does to a matching request. The request is then not processed. */
+export type FaultAction =
+  | {
+      type: 'status'
+      /** HTTP status to answer. */
+      status: number
+      /**
+       * JSON body to answer.
+       * @defaultValue `{ msg: 'injected fault', msgCode }` with `internal_error` for 5xx
+       */
+      body?: unknown
+    }
+  | {
+      type: 'malformed'
+      /** @defaultValue 200 */
+      status?: number
+    }
+  | {
+      type: 'html'
+      /** @defaultValue 502 */
+      status?: number
+    }
+  | {
+      type: 'delay'
+      /** Delay before the request is processed normally, in milliseconds. */
+      ms: number
+    }
+  | { type: 'drop' }
+
+/** A fault injection rule: the next `times` requests to `path` get `fault`. */
+export interface FaultRule {
+  /** Path, with or without the `/fido2/v2` prefix (`/mfa/begin` = `/fido2/v2/mfa/begin`). */
+  path: string
+  /** HTTP method; without it any method but `OPTIONS` matches. */
+  method?: string
+  /**
+   * How many requests the rule affects.
+   * @defaultValue 1
+   */
+  times?: number
+  /** What happens. */
+  fault: FaultAction
+}
+
+/** One request the simulator saw. */
+export interface SimulatedRequest {
+  method: string
+  /** Path without host or query. */
+  path: string
+  /** Lower-case header names; `authorization` is `'[REDACTED]'`. */
+  headers: Record<string, string>
+  /** The parsed JSON body, the raw text when it is not JSON, or `undefined`. */
+  body: unknown
+  /** Arrival time, epoch ms. */
+  at: number
+}
+
+/** What the policy is asked about. */
+export interface PolicyContext {
+  /** `begin`; a factor succeeded (`success`); a factor failed (`failure`, passkeys). */
+  event: 'begin' | 'success' | 'failure'
+  username: string
+  /** `undefined` for an unknown user (a sign-up). */
+  user: SimulatedUser | undefined
+  flow: MfaFlow
+  /** Whether the device is known for this user (issued `deviceId` or a seen trust item). */
+  deviceKnown: boolean
+  /** The factor that just succeeded or failed. */
+  factor?: MfaFactorName
+  /** Factors completed in this flow so far (including `factor` on `success`). */
+  done: MfaFactorName[]
+  requirePasskeyRegistration: boolean
+  /** The transaction payload of the flow (`begin` `payload` or `/mfa/payload`), if any. */
+  payload?: string
+}
+
+/** The policy's answer: the factors to offer next, or the flow is complete. */
+export type PolicyDecision = { next: MfaFactorName[] } | { complete: true }
+
+/** Decides which factors `begin` and each success or failure offer. */
+export type SimulatorPolicy = (ctx: PolicyContext) => PolicyDecision
+
+/** A management API key and its scopes. */
+export interface SimulatorApiKey {
+  key: string
+  /** Scopes such as `external:verify`, `passkey:read`. */
+  scopes: string[]
+}
+
+/** Options of {@link createLoginIDSimulator}. */
+export interface LoginIDSimulatorOptions {
+  /**
+   * Base URL the simulator answers on (MSW). `startLoginIDSimulator` uses its own URL.
+   * @defaultValue 'https://sim-app.api.loginid.test'
+   */
+  baseUrl?: string
+  /**
+   * App id, the `aud` of tokens.
+   * @defaultValue the first DNS label of `baseUrl`
+   */
+  appId?: string
+  /**
+   * Management API keys.
+   * @defaultValue one key {@link SIMULATOR_API_KEY} with every scope
+   */
+  apiKeys?: SimulatorApiKey[]
+  /** Users known from the start. */
+  users?: SimulatedUserSeed[]
+  /**
+   * Which factors to offer.
+   * @defaultValue {@link defaultSimulatorPolicy}
+   */
+  policy?: SimulatorPolicy
+  /**
+   * Ask users without a passkey to register one after `external`.
+   * @defaultValue false
+   */
+  requirePasskeyRegistration?: boolean
+  /**
+   * MFA session lifetime, in milliseconds.
+   * @defaultValue 300000
+   */
+  sessionTtlMs?: number
+  /**
+   * Grant token lifetime, in milliseconds.
+   * @defaultValue 30000
+   */
+  grantTtlMs?: number
+  /**
+   * Lifetime of issued JWTs, in seconds.
+   * @defaultValue 3600
+   */
+  tokenTtlSec?: number
+  /**
+   * Origins allowed by CORS on the browser-facing routes.
+   * @defaultValue '*'
+   */
+  allowedOrigins?: '*' | string[]
+  /**
+   * WebAuthn relying party id put into passkey options.
+   * @defaultValue 'localhost'
+   */
+  rpId?: string
+  /**
+   * Expected WebAuthn origin (used by full passkey verification).
+   * @defaultValue 'http://localhost'
+   */
+  origin?: string
+  /**
+   * Largest accepted request body, in bytes; larger bodies get 413.
+   * @defaultValue 65536
+   */
+  maxBodyBytes?: number
+}
+
+/** The simulator's fault injection controls. */
+export interface SimulatorFaults {
+  /** Add a rule; rules are tried in insertion order. */
+  add(rule: FaultRule): void
+  /** Remove every rule. */
+  clear(): void
+}
+
+/** A stateful stand-in for LoginID. */
+export interface LoginIDSimulator {
+  /** The base URL without a trailing slash. */
+  readonly baseUrl: string
+  /** The app id (`aud` of tokens). */
+  readonly appId: string
+  /** The Fetch-standard core: answer one request. A dropped connection is `Response.error()`. */
+  handle(request: Request): Promise<Response>
+  /** MSW 2 handlers for `baseUrl`: `setupServer(...sim.handlers)`. */
+  readonly handlers: RequestHandler[]
+  /** OTPs delivered to a user, oldest first. */
+  inbox(username: string): SimulatedMessage[]
+  /** Fault injection. */
+  readonly faults: SimulatorFaults
+  /** Every request seen since the last `reset()`, oldest first. */
+  readonly requests: SimulatedRequest[]
+  /** Users by username. */
+  readonly users: ReadonlyMap<string, SimulatedUser>
+  /** Add (or replace) a user. */
+  addUser(seed: SimulatedUserSeed): void
+  /** Replace the policy; `undefined` restores the configured (or default) one. */
+  setPolicy(policy: SimulatorPolicy | undefined): void
+  /** Mint an external-auth grant token, as `POST /mgmt/grant/external-auth` does. */
+  grantExternalAuth(username: string): string
+  /** Forget sessions, grants, inbox, requests, faults and custom policy; re-seed the users. */
+  reset(): void
+}
+
+/** Options of {@link startLoginIDSimulator}. */
+export interface StartLoginIDSimulatorOptions extends LoginIDSimulatorOptions {
+  /**
+   * TCP port; 0 picks any free port.
+   * @defaultValue 0
+   */
+  port?: number
+  /**
+   * Interface to listen on.
+   * @defaultValue '127.0.0.1'
+   */
+  host?: string
+}
+
+/** A simulator served over real HTTP. */
+export interface RunningLoginIDSimulator {
+  /** `http://<host>:<port>`. */
+  baseUrl: string
+  /** The simulator behind the server. */
+  simulator: LoginIDSimulator
+  /** Stop listening and close every open connection. */
+  close(): Promise<void>
+}
