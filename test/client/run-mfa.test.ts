@@ -8,8 +8,7 @@ import type {
   RunMfaOptions,
   WebAuthnAdapter,
 } from '../../src/index.js'
-import { createLoginIDSimulator } from '../../src/testing.js'
-import { createSoftwareAuthenticator } from '../../src/testing/software-authenticator.js'
+import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
 
 const ADA = 'ada@example.com'
 const BOB = 'bob@example.com'
