@@ -163,9 +163,9 @@ describe('browserWebAuthn().create', () => {
     create.mockRejectedValue(original)
     const attempt = browserWebAuthn().create(creationOptions())
     await expect(attempt).rejects.toMatchObject({ name: 'MfaError', code })
-    const err = await attempt.catch((e: unknown) => e as Error)
+    const err: unknown = await attempt.catch((e: unknown) => e)
     // @simplewebauthn/browser wraps it in a WebAuthnError whose cause is the DOMException.
-    const cause = err.cause as Error & { cause?: unknown }
+    const cause = (err as Error).cause as Error & { cause?: unknown }
     expect(cause === original || cause.cause === original).toBe(true)
   })
 

@@ -61,7 +61,10 @@ describe('createSoftwareAuthenticator: registration', () => {
     expect(Buffer.from(parsed.aaguid!).toString('hex')).toBe('0102030405060708090a0b0c0d0e0f10')
     expect(b64url(parsed.credentialID!)).toBe(result.credentialId)
 
-    const cose = decodeCredentialPublicKey(parsed.credentialPublicKey!)
+    const cose = decodeCredentialPublicKey(parsed.credentialPublicKey!) as unknown as Map<
+      number,
+      unknown
+    >
     expect(cose.get(1)).toBe(2) // kty EC2
     expect(cose.get(3)).toBe(-7) // ES256
     expect(cose.get(-1)).toBe(1) // P-256
