@@ -12,3 +12,11 @@ export { createMfaClient } from './client/create-mfa-client.js'
 export { runMfa } from './client/run-mfa.js'
 export { fetchGrantToken } from './client/fetch-grant-token.js'
 export type * from './client/types.js'
+export { browserWebAuthn } from './client/browser-webauthn.js'
+export type { BrowserWebAuthnOptions } from './client/browser-webauthn.js'
+export { toPasskeyError } from './client/webauthn-errors.js'
+export type {
+  PasskeyCeremony,
+  PasskeyErrorCode,
+  PasskeyErrorContext,
+} from './client/webauthn-errors.js'
