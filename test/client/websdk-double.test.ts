@@ -110,8 +110,8 @@ class FakeLoginIDMfa implements MfaClient {
       const body = (err as ApiError).body as MfaNextBody | undefined
       if (err instanceof ApiError && err.status === 401 && body?.session) {
         this.info = {
-          username: this.info.username,
-          flow: body.flow,
+          ...(this.info.username && { username: this.info.username }),
+          ...(body.flow && { flow: body.flow }),
           session: body.session,
           next: body.next ?? [],
         }
