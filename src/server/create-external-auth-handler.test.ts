@@ -1,14 +1,19 @@
 import { describe, expect, it, vi } from 'vitest'
 import { MfaError } from '../shared/errors.js'
 import { createExternalAuthHandler } from './create-external-auth-handler.js'
-import type { ExternalAuthHandlerOptions } from './create-external-auth-handler.js'
+import type {
+  ExternalAuthHandlerOptions,
+  ExternalAuthRequestBody,
+} from './create-external-auth-handler.js'
 
 const URL_ = 'https://app.example.com/api/loginid/grant'
 const ORIGIN = 'https://app.example.com'
 
 function setup(overrides: Partial<ExternalAuthHandlerOptions> = {}) {
   const grantExternalAuth = vi.fn(async (username: string) => ({ token: `grant-for-${username}` }))
-  const authorize = vi.fn(async () => ({ username: 'alice' }))
+  const authorize = vi.fn(async (_request: Request, _body: ExternalAuthRequestBody) => ({
+    username: 'alice',
+  }))
   const onError = vi.fn()
   const handler = createExternalAuthHandler({
     management: { grantExternalAuth },

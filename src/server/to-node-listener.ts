@@ -15,12 +15,15 @@ export type NodeRequest = IncomingMessage & {
   protocol?: string
 }
 
-/** A `node:http` request listener that is also an Express route handler. */
+/**
+ * A `node:http` request listener that is also an Express route handler. The returned promise
+ * settles once the response has been written (or handed to `next`); it never rejects.
+ */
 export type NodeListener = (
   req: NodeRequest,
   res: ServerResponse,
   next?: (error?: unknown) => void,
-) => void
+) => Promise<void>
 
 /**
  * Adapt a Fetch-standard handler (`(request: Request) => Promise<Response>`, such as
@@ -50,7 +53,7 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
     throw new TypeError('toNodeListener needs a handler function')
   }
   return function nodeListener(req, res, next) {
-    run(handler, req, res).catch((error: unknown) => {
+    return run(handler, req, res).catch((error: unknown) => {
       if (next) {
         next(error)
         return

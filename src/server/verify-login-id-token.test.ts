@@ -54,8 +54,19 @@ async function sign(
     .sign(signer)
 }
 
-function claimsFor(a: { baseUrl: string; appId: string }, extra: JWTPayload = {}): JWTPayload {
-  return { iss: a.baseUrl, aud: a.appId, sub: 'user-1', username: 'alice', ...extra }
+/** Standard claims plus `extra`; an `undefined` in `extra` removes that claim. */
+function claimsFor(
+  a: { baseUrl: string; appId: string },
+  extra: Record<string, unknown> = {},
+): JWTPayload {
+  const all: Record<string, unknown> = {
+    iss: a.baseUrl,
+    aud: a.appId,
+    sub: 'user-1',
+    username: 'alice',
+    ...extra,
+  }
+  return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined))
 }
 
 describe('verifyLoginIDToken', () => {

@@ -65,12 +65,14 @@ describe('server entry over real HTTP', () => {
       }),
     })
     expect(authorized).toEqual([username])
-    const claims = await verifyLoginIDToken(completion.accessToken, {
+    const accessToken = completion.accessToken ?? ''
+    expect(accessToken).not.toBe('')
+    const claims = await verifyLoginIDToken(accessToken, {
       baseUrl: running.baseUrl,
       username,
     })
     expect(claims.aud).toBe(running.simulator.appId)
-    await expect(management.verifyToken(completion.accessToken)).resolves.toBe(true)
+    await expect(management.verifyToken(accessToken)).resolves.toBe(true)
   })
 
   it('the handler rejects a cross-origin call and a wrong proof over HTTP', async () => {

@@ -250,7 +250,9 @@ describe('createExternalAuthHandler against the simulator', () => {
       externalAuthenticator: () => 'otp-ok',
       tokenProvider,
     })
-    const claims = await verifyLoginIDToken(completion.accessToken, {
+    const accessToken = completion.accessToken ?? ''
+    expect(accessToken).not.toBe('')
+    const claims = await verifyLoginIDToken(accessToken, {
       baseUrl: sim.baseUrl,
       username: 'newcomer@example.com',
     })

@@ -107,7 +107,7 @@ describe('toNodeListener', () => {
           _body: true,
           protocol: 'http',
         })
-        listener(req, res)
+        void listener(req, res)
       })
     })
     const response = await fetch(`${base}/grant`, {
