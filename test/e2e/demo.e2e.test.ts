@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs'
+import { chromium } from 'playwright-core'
+import type { Browser, CDPSession, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { DEMO_PASSWORD } from '../../examples/demo/backend.js'
+import { startDemo } from '../../examples/demo/start-demo.js'
+import type { RunningDemo } from '../../examples/demo/start-demo.js'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+let demo: RunningDemo
+let browser: Browser
+let page: Page
+let cdp: CDPSession
+let authenticatorId: string
+const username = `e2e-${Date.now().toString(36)}@example.com`
+
+beforeAll(async () => {
+  demo = await startDemo({ port: 0 })
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
+  const context = await browser.newContext()
+  page = await context.newPage()
+  cdp = await context.newCDPSession(page)
+  await cdp.send('WebAuthn.enable')
+  const added = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  })
+  authenticatorId = added.authenticatorId
+  await page.goto(demo.origin)
+  await page.waitForFunction(
+    (url) => document.getElementById('loginid')?.textContent === url,
+    demo.loginidBaseUrl,
+  )
+  await page.fill('#username', username)
+  await page.fill('#password', DEMO_PASSWORD)
+})
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && page) {
+    mkdirSync('test-results', { recursive: true })
+    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
+    await page.screenshot({ path: `test-results/${name}.png`, fullPage: true })
+  }
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await demo?.close()
+})
+
+/** Click a flow's button and wait until the page says how it ended. */
+async function runFlow(button: string): Promise<{ status: string; text: string; log: string }> {
+  await page.click(button)
+  await page.waitForSelector('#status[data-status="complete"], #status[data-status="error"]', {
+    timeout: 30_000,
+  })
+  return {
+    status: (await page.getAttribute('#status', 'data-status')) ?? '',
+    text: (await page.textContent('#status')) ?? '',
+    log: (await page.textContent('#log')) ?? '',
+  }
+}
+
+function requestsTo(path: string): number {
+  return demo.simulator!.requests.filter((r) => r.path === `/fido2/v2${path}`).length
+}
+
+describe('the demo page in Chromium', () => {
+  it('signs a new user up: external (the app password), then passkey registration', async () => {
+    const result = await runFlow('#signup')
+    expect(result.status, result.log).toBe('complete')
+    expect(result.text).toContain(`Signed in as ${username}`)
+    expect(result.log).toContain('reason: signUp')
+    expect(result.log).toContain('passkey:reg')
+    expect(result.log).toContain(`verified LoginID's access token for ${username}`)
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId })
+    expect(credentials).toHaveLength(1)
+    expect(demo.simulator!.users.get(username)).toBeDefined()
+  })
+
+  it('signs in with the passkey', async () => {
+    const before = requestsTo('/mfa/third-party/verify')
+    const result = await runFlow('#signin')
+    expect(result.status, result.log).toBe('complete')
+    expect(result.log).toContain('passkey:auth → complete')
+    expect(requestsTo('/mfa/third-party/verify')).toBe(before)
+  })
+
+  it('signs in on a new device through external', async () => {
+    const result = await runFlow('#newdevice')
+    expect(result.status, result.log).toBe('complete')
+    expect(result.log).toContain('reason: newDevice')
+    expect(result.log).not.toContain('passkey:auth')
+  })
+
+  it('falls back to external when the passkey prompt is cancelled', async () => {
+    // The virtual authenticator now fails user verification, as a user who cancels does.
+    await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false })
+    try {
+      const result = await runFlow('#cancel')
+      expect(result.status, result.log).toBe('complete')
+      expect(result.log).toContain('falling back to external')
+      expect(result.log).toContain('reason: passkeyFailed')
+    } finally {
+      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true })
+    }
+  })
+})
