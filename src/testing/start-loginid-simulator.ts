@@ -33,13 +33,19 @@ function toRequest(req: IncomingMessage, baseUrl: string): Request {
   return new Request(new URL(req.url ?? '/', `${baseUrl}/`), init)
 }
 
-async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
+async function writeResponse(
+  response: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const headers: Record<string, string> = {}
   response.headers.forEach((value, name) => {
     headers[name] = value
   })
   const body = response.body ? new Uint8Array(await response.arrayBuffer()) : undefined
   if (body) headers['content-length'] = String(body.byteLength)
+  // A body left unread (413, early errors) makes the connection unusable: do not keep it alive.
+  if (!req.complete) headers.connection = 'close'
   res.writeHead(response.status, headers)
   res.end(body)
 }
@@ -81,7 +87,7 @@ export async function startLoginIDSimulator(
           req.socket.destroy()
           return
         }
-        await writeResponse(response, res)
+        await writeResponse(response, req, res)
       } catch {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json' })

@@ -8,7 +8,8 @@ export type ReadBodyResult =
 export async function readBodyText(request: Request, maxBytes: number): Promise<ReadBodyResult> {
   const declared = Number(request.headers.get('content-length'))
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await request.body?.cancel().catch(() => undefined)
+    // Not awaited: some transports (MSW) never settle the cancel of an unread body.
+    request.body?.cancel().catch(() => undefined)
     return { ok: false, reason: 'too_large' }
   }
   if (!request.body) return { ok: true, text: '' }
@@ -21,7 +22,7 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
       if (done) break
       size += value.byteLength
       if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined)
+        reader.cancel().catch(() => undefined)
         return { ok: false, reason: 'too_large' }
       }
       chunks.push(value)
