@@ -36,7 +36,7 @@ export interface RequestContext {
 }
 
 /** Keep LoginID's text short and single-line in messages. */
-function clip(text: string): string {
+export function clip(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim()
   return line.length > 200 ? `${line.slice(0, 200)}…` : line
 }

@@ -9,7 +9,7 @@ import { MfaError } from '../shared/errors.js'
 import type { MfaErrorCode } from '../shared/errors.js'
 import { VERSION } from '../shared/version.js'
 import { normalizeBaseUrl } from '../internal/base-url.js'
-import { codeForStatus, parseAppError, toMfaError } from '../internal/http.js'
+import { clip, codeForStatus, parseAppError, toMfaError } from '../internal/http.js'
 
 /** Options for {@link createManagementClient}. */
 export interface ManagementClientOptions {
@@ -194,7 +194,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
     path: string,
     body: Record<string, unknown>,
     signal: AbortSignal | undefined,
-    scopeHint: string,
+    scopeText: string,
   ): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw new MfaError('ERR_ABORTED', 'the request was aborted', where())
@@ -204,7 +204,8 @@ export function createManagementClient(options: ManagementClientOptions): Manage
         timedOut = true
         timer.abort(new DOMException('LoginID did not answer in time', 'TimeoutError'))
       }, timeoutMs)
-      const attemptSignal = signal === undefined ? timer.signal : anySignal(signal, timer.signal)
+      const attemptSignal =
+        signal === undefined ? timer.signal : AbortSignal.any([signal, timer.signal])
       try {
         const response = await $fetch.raw(path, {
           method: 'POST',
@@ -220,7 +221,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
           mapped.code === 'ERR_NETWORK' ||
           (mapped.status !== undefined && RETRY_STATUSES.has(mapped.status))
         if (!retryable || attempt >= retries || signal?.aborted) throw mapped
-        await sleep(backoff(attempt), signal, where())
+        await sleep(backoff(attempt), signal)
       } finally {
         clearTimeout(timeout)
       }
@@ -255,7 +256,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
         text = 'LoginID rejected the API key (unknown, revoked or for another app)'
       } else if (status === 403) {
         code = 'ERR_API_KEY_SCOPE'
-        text = `the API key lacks the scope this call needs: ${scopeHint}`
+        text = scopeText
       } else if (status >= 500) {
         text = 'LoginID is unavailable'
       } else if (status === 400) {
@@ -286,19 +287,12 @@ export function createManagementClient(options: ManagementClientOptions): Manage
   }
 
   function checkedUsername(username: unknown): string {
-    if (typeof username !== 'string') {
-      throw new MfaError('ERR_INVALID_ARGUMENT', 'username must be a string')
-    }
-    const trimmed = username.trim()
-    if (trimmed === '') throw new MfaError('ERR_INVALID_ARGUMENT', 'username must not be empty')
-    if (trimmed.length > MAX_USERNAME_LENGTH) {
+    const trimmed = typeof username === 'string' ? username.trim() : ''
+    if (!trimmed || trimmed.length > MAX_USERNAME_LENGTH || CONTROL_CHARS.test(trimmed)) {
       throw new MfaError(
         'ERR_INVALID_ARGUMENT',
-        `username must be at most ${MAX_USERNAME_LENGTH} characters`,
+        `username must be a non-empty string of at most ${MAX_USERNAME_LENGTH} characters, without control characters`,
       )
-    }
-    if (CONTROL_CHARS.test(trimmed)) {
-      throw new MfaError('ERR_INVALID_ARGUMENT', 'username must not contain control characters')
     }
     return trimmed
   }
@@ -322,7 +316,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
         GRANT_EXTERNAL_AUTH_PATH,
         { username: user },
         signal,
-        'external:verify (create the API key with the external:verify scope in the LoginID dashboard)',
+        'the API key lacks the external:verify scope',
       )
       return tokenFrom(data, GRANT_EXTERNAL_AUTH_PATH)
     },
@@ -339,7 +333,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
         GRANT_PATH,
         { grants: [...scopes], username: user },
         signal,
-        `the requested grants (${scopes.join(', ')}) must be among the API key's scopes`,
+        `the API key lacks a requested scope (${scopes.join(', ')})`,
       )
       return tokenFrom(data, GRANT_PATH)
     },
@@ -347,7 +341,12 @@ export function createManagementClient(options: ManagementClientOptions): Manage
       if (typeof jwt !== 'string' || jwt.trim() === '') {
         throw new MfaError('ERR_INVALID_ARGUMENT', 'jwt must be a non-empty string')
       }
-      await post(TOKEN_VERIFY_PATH, { jwtAccess: jwt }, signal, 'token verification')
+      await post(
+        TOKEN_VERIFY_PATH,
+        { jwtAccess: jwt },
+        signal,
+        'the API key lacks a scope this call needs',
+      )
       return true
     },
   }
@@ -367,57 +366,30 @@ function redact(text: string, secrets: readonly string[]): string {
   return out
 }
 
-/** Whether an error chain (message, stack, nested causes) mentions a secret. */
-function mentionsSecret(value: unknown, secrets: readonly string[], depth = 0): boolean {
-  if (depth > 5 || value === null || value === undefined) return false
-  let text: string
-  try {
-    text = value instanceof Error ? `${value.message}\n${value.stack ?? ''}` : JSON.stringify(value)
-  } catch {
-    text = String(value)
+/**
+ * Whether an error chain (messages, stacks, nested causes) may mention a secret. A non-Error
+ * anywhere in the chain counts as a mention: it is not worth inspecting.
+ */
+function mentionsSecret(value: unknown, secrets: readonly string[]): boolean {
+  let current = value
+  for (let depth = 0; current !== undefined && depth < 8; depth++) {
+    if (!(current instanceof Error)) return true
+    const text = `${current.message}\n${current.stack ?? ''}`
+    if (secrets.some((secret) => text.includes(secret))) return true
+    current = current.cause
   }
-  if (secrets.some((secret) => text.includes(secret))) return true
-  return mentionsSecret((value as { cause?: unknown }).cause, secrets, depth + 1)
+  return current !== undefined
 }
 
-function clip(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim()
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line
-}
-
-/** An AbortSignal that aborts when either input does (AbortSignal.any is not everywhere yet). */
-function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b])
-  const controller = new AbortController()
-  for (const signal of [a, b]) {
-    if (signal.aborted) {
-      controller.abort(signal.reason)
-      break
-    }
-    signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true })
-  }
-  return controller.signal
-}
-
-/** Wait `ms`, or fail with `ERR_ABORTED` as soon as `signal` aborts. */
-function sleep(
-  ms: number,
-  signal: AbortSignal | undefined,
-  where: { method: string; path: string },
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new MfaError('ERR_ABORTED', 'the request was aborted', where))
-      return
-    }
-    const onAbort = (): void => {
+/** Wait `ms`, or less when `signal` aborts (the caller then checks `signal.aborted`). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
       clearTimeout(timer)
-      reject(new MfaError('ERR_ABORTED', 'the request was aborted', where))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
+      signal?.removeEventListener('abort', done)
       resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
   })
 }

@@ -177,48 +177,27 @@ export async function verifyLoginIDToken(
 /** jose's errors → MfaError. Keeps no jose error as `cause` (claim errors hold the payload). */
 function mapJoseError(error: unknown): MfaError {
   if (error instanceof MfaError) return error
+  const jwks = { method: 'GET', path: JWKS_PATH }
   if (error instanceof errors.JWTExpired) {
     return new MfaError('ERR_TOKEN_EXPIRED', 'the token has expired')
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
-    return new MfaError(
-      'ERR_TOKEN_CLAIMS',
-      `the token's "${error.claim}" claim failed validation (${error.reason})`,
-    )
+    return new MfaError('ERR_TOKEN_CLAIMS', `the token's "${error.claim}" claim is not valid`)
   }
   if (error instanceof errors.JWKSTimeout) {
-    return new MfaError('ERR_TIMEOUT', 'the JSON Web Key Set did not arrive in time', {
-      method: 'GET',
-      path: JWKS_PATH,
-    })
-  }
-  if (error instanceof errors.JWKSInvalid) {
-    return new MfaError('ERR_BAD_RESPONSE', 'the JSON Web Key Set is malformed', {
-      method: 'GET',
-      path: JWKS_PATH,
-    })
+    return new MfaError('ERR_TIMEOUT', 'the JSON Web Key Set did not arrive in time', jwks)
   }
   if (
-    error instanceof errors.JOSEError &&
-    error.code === 'ERR_JOSE_GENERIC' &&
-    /JSON Web Key Set/.test(error.message)
+    error instanceof errors.JWKSInvalid ||
+    (error instanceof errors.JOSEError &&
+      error.code === 'ERR_JOSE_GENERIC' &&
+      error.message.includes('JSON Web Key Set'))
   ) {
-    return new MfaError('ERR_BAD_RESPONSE', 'the JSON Web Key Set is not valid JSON', {
-      method: 'GET',
-      path: JWKS_PATH,
-    })
-  }
-  if (error instanceof errors.JWKSNoMatchingKey) {
-    return new MfaError('ERR_TOKEN_INVALID', 'no key of the JSON Web Key Set matches the token')
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return new MfaError('ERR_TOKEN_INVALID', 'the token is not signed with ES256')
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new MfaError('ERR_TOKEN_INVALID', 'the token signature is invalid')
+    return new MfaError('ERR_BAD_RESPONSE', 'the JSON Web Key Set is malformed', jwks)
   }
   if (error instanceof errors.JOSEError) {
-    return new MfaError('ERR_TOKEN_INVALID', 'the token is malformed or unusable')
+    // Malformed, not ES256, bad signature, no matching key.
+    return new MfaError('ERR_TOKEN_INVALID', `the token is invalid (${error.code})`)
   }
-  return toMfaError(error, { method: 'GET', path: JWKS_PATH })
+  return toMfaError(error, jwks)
 }
