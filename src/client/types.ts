@@ -1,6 +1,6 @@
 /**
  * `loginid-mfa-flow`: the option, context, event and result types of {@link runMfa},
- * {@link createMfaClient} and {@link fetchGrantToken}.
+ * {@link resumeMfa}, {@link peekPendingMfa}, {@link createMfaClient} and {@link fetchGrantToken}.
  *
  * @module
  */
@@ -21,9 +21,10 @@ import type {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * A key-value store for the built-in client's state (the current MFA session and the LoginID
- * device id). `localStorage` and `sessionStorage` fit; so does any object with these three
- * methods, synchronous or asynchronous.
+ * A key-value store: for the built-in client's state (the current MFA session and the LoginID
+ * device id), and for a flow suspended by `ctx.redirect` (see {@link runMfa}).
+ * `localStorage` and `sessionStorage` fit; so does any object with these three methods,
+ * synchronous or asynchronous.
  */
 export interface MfaStorage {
   /** The stored string, or `null` when there is none. */
@@ -115,20 +116,62 @@ export interface ExternalAuthContext {
   attempt: number
   /** Aborts when the run is aborted, a deadline passes, or the step ends: stop waiting then. */
   signal: AbortSignal
+  /**
+   * A random, single-use nonce for this external step (32 hex characters from
+   * `crypto.getRandomValues`, made on first read). When the step leaves the page, put it in the
+   * URL you redirect to (typically as the OAuth `state`, or inside it) so the return page can
+   * hand it to {@link resumeMfa}. `ctx.redirect` saves the same value.
+   */
+  readonly resumeNonce: string
+  /**
+   * Suspend the run to let the user authenticate on another page (an OIDC/CIAM login, an
+   * identity-proofing vendor, a magic link): return what this returns from the authenticator.
+   * The run then saves the flow (see {@link RunMfaOptions.storage}) and resolves with
+   * `{ status: 'redirect', url, nonce }`; the app navigates to `url`, and its return page calls
+   * {@link resumeMfa}.
+   *
+   * @param url - Where the app will send the user (absolute or relative).
+   * @param state - The app's own JSON-serializable data (a return path, ...), given back by
+   *   {@link peekPendingMfa} and {@link resumeMfa}. Not secret: it is stored as is.
+   */
+  redirect(url: string | URL, state?: unknown): ExternalRedirectRequest
+}
+
+/** What `ctx.redirect` returns; return it from the authenticator to suspend the run. */
+export interface ExternalRedirectRequest {
+  /** Always `'redirect'`. */
+  readonly type: 'redirect'
+  /** Where the app will send the user. */
+  readonly url: string
+  /** The app's data to keep across the redirect. */
+  readonly state: unknown
 }
 
 /**
  * The application's own authentication (a password check, a bank login, a business rule). It
- * resolves to a proof its backend will accept (a one-time code, a session id, `true`), or to
+ * resolves to a proof its backend will accept (a one-time code, a session id, `true`), to
+ * `ctx.redirect(url, state)` to continue on another page (see {@link resumeMfa}), or to
  * `false` / `null` / `undefined` to deny, which fails the run with `ERR_EXTERNAL_DENIED`.
  */
 export type ExternalAuthenticator<P = unknown> = (
   ctx: ExternalAuthContext,
-) => P | false | null | undefined | Promise<P | false | null | undefined>
+) =>
+  | P
+  | ExternalRedirectRequest
+  | false
+  | null
+  | undefined
+  | Promise<P | ExternalRedirectRequest | false | null | undefined>
 
-/** What a {@link TokenProvider} receives: the external context plus the authenticator's proof. */
-export interface TokenRequestContext<P = unknown> extends ExternalAuthContext {
-  /** What `externalAuthenticator` resolved to. */
+/**
+ * What a {@link TokenProvider} receives: the external context (without `redirect` and
+ * `resumeNonce`) plus the proof.
+ */
+export interface TokenRequestContext<P = unknown> extends Omit<
+  ExternalAuthContext,
+  'redirect' | 'resumeNonce'
+> {
+  /** What `externalAuthenticator` resolved to, or the `proof` given to {@link resumeMfa}. */
   proof: P
 }
 
@@ -213,8 +256,10 @@ export interface MfaStep {
   error?: MfaErrorCode
 }
 
-/** What a successful run resolves to. */
+/** What a successful run resolves to (the `complete` member of {@link RunMfaResult}). */
 export interface MfaCompletion {
+  /** Always `'complete'`: LoginID returned tokens. */
+  status: 'complete'
   /**
    * LoginID's access token (a JWT; verify it on your backend with `verifyLoginIDToken`).
    * Absent only for a `passkey:tx` flow that LoginID completed with `payloadSignature` alone.
@@ -234,7 +279,46 @@ export interface MfaCompletion {
   username: string
   /** Information about the passkey used or created in the last step, when LoginID sent it. */
   passkeyCredential?: PasskeyInfo
-  /** What ran, in order. */
+  /** What ran, in order (for a resumed flow, including the steps before the redirect). */
+  steps: MfaStep[]
+}
+
+/**
+ * What a run resolves to when the external authenticator answered `ctx.redirect(...)`: the flow
+ * is saved in the storage; navigate to `url`, and on the return page call {@link resumeMfa}
+ * with the `nonce` you get back.
+ */
+export interface MfaRedirect {
+  /** Always `'redirect'`. */
+  status: 'redirect'
+  /** The URL the authenticator gave `ctx.redirect`. */
+  url: string
+  /** The single-use nonce saved with the flow (the same as `ctx.resumeNonce`). */
+  nonce: string
+  /** When the saved flow expires, in milliseconds since the epoch (`Date.now()` time). */
+  expiresAt: number
+}
+
+/** What {@link runMfa} resolves to: switch on `status`. */
+export type RunMfaResult = MfaCompletion | MfaRedirect
+
+/**
+ * What {@link resumeMfa} resolves to: a completion carrying the app's `state` from
+ * `ctx.redirect`, or a new redirect when a later external step leaves the page again.
+ */
+export type ResumeMfaResult<S = unknown> = (MfaCompletion & { state: S | undefined }) | MfaRedirect
+
+/** A suspended flow, as {@link peekPendingMfa} reads it (never the nonce or the session). */
+export interface PendingMfa<S = unknown> {
+  /** The username of the suspended run. */
+  username: string
+  /** LoginID's flow, when it said. */
+  flow: MfaFlow | undefined
+  /** The app's data given to `ctx.redirect`. */
+  state: S | undefined
+  /** When it expires, in milliseconds since the epoch. */
+  expiresAt: number
+  /** The steps that ran before the redirect. */
   steps: MfaStep[]
 }
 
@@ -274,6 +358,16 @@ export interface MfaFallbackEvent extends MfaEventBase {
   error: MfaError
 }
 
+/** The run suspended: the flow is saved and the app will navigate to the redirect URL. */
+export interface MfaRedirectEvent extends MfaEventBase {
+  type: 'redirect'
+  action: 'external'
+  attempt: number
+  step: number
+  /** When the saved flow expires, in milliseconds since the epoch. */
+  expiresAt: number
+}
+
 /** The run completed. */
 export interface MfaCompleteEvent extends MfaEventBase {
   type: 'complete'
@@ -294,7 +388,12 @@ export interface MfaErrorEvent extends MfaEventBase {
 
 /** Everything `onEvent` receives; switch on `type`. */
 export type MfaEvent =
-  MfaStepStartEvent | MfaStepDoneEvent | MfaFallbackEvent | MfaCompleteEvent | MfaErrorEvent
+  | MfaStepStartEvent
+  | MfaStepDoneEvent
+  | MfaFallbackEvent
+  | MfaRedirectEvent
+  | MfaCompleteEvent
+  | MfaErrorEvent
 
 /** Options of {@link runMfa}. `P` is the type of the external authenticator's proof. */
 export interface RunMfaOptions<P = unknown> {
@@ -335,6 +434,65 @@ export interface RunMfaOptions<P = unknown> {
   timeouts?: MfaTimeouts
   /** Progress and telemetry events. An exception thrown here is ignored. */
   onEvent?: (event: MfaEvent) => void
+  /**
+   * Where `ctx.redirect` saves the suspended flow (JSON under `storageKey`: the LoginID session,
+   * username, flow, steps so far, the app's state, an expiry and the nonce; never a token).
+   * Without any storage, a redirect fails with `ERR_STORAGE` before the app navigates.
+   * @defaultValue `globalThis.sessionStorage` when it exists
+   */
+  storage?: MfaStorage
+  /**
+   * The storage key of the suspended flow. One pending flow per storage and key: a new
+   * redirect replaces the previous one.
+   * @defaultValue 'loginid-mfa-flow:pending'
+   */
+  storageKey?: string
+  /**
+   * How long a suspended flow may be resumed, in milliseconds from when LoginID issued the
+   * session the flow continues with (at most 900000, 15 minutes). LoginID's own session
+   * lifetime is not known to the client: keep this at or below it (LoginID then still rejects
+   * a late resume with `ERR_SESSION_INVALID`).
+   * @defaultValue 300000 (5 minutes)
+   */
+  resumeTtlMs?: number
+}
+
+/**
+ * Options of {@link resumeMfa}: the handlers of {@link runMfa} for the steps after the
+ * redirect, plus the return page's `proof` and `nonce`. `P` is the type of the proof.
+ */
+export interface ResumeMfaOptions<P = unknown> extends Omit<
+  RunMfaOptions<P>,
+  'username' | 'beginOptions' | 'tokenProvider'
+> {
+  /**
+   * What the user brought back from the other page (an authorization code, a ticket, ...):
+   * passed to `tokenProvider` as `proof`. `false` / `null` / `undefined` means the user was
+   * denied there: the pending flow is discarded and the run fails with `ERR_EXTERNAL_DENIED`.
+   */
+  proof: P | false | null | undefined
+  /**
+   * The nonce the return URL carried back (e.g. from the OAuth `state`). It must equal the
+   * saved one (`ctx.resumeNonce`), or the run fails with `ERR_STATE_MISMATCH`. Never take it
+   * from the storage.
+   */
+  nonce: string
+  /** Turns the proof into a LoginID grant token; usually {@link fetchGrantToken}. */
+  tokenProvider: TokenProvider<P>
+}
+
+/** Options of {@link peekPendingMfa}. */
+export interface PeekPendingMfaOptions {
+  /**
+   * The storage the flow was saved to.
+   * @defaultValue `globalThis.sessionStorage` when it exists
+   */
+  storage?: MfaStorage
+  /**
+   * The key it was saved under.
+   * @defaultValue 'loginid-mfa-flow:pending'
+   */
+  storageKey?: string
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+// Internal: the suspended flow that `ctx.redirect` saves and `resumeMfa` takes back. Not exported
+// from any entry. The snapshot is JSON in the app's storage under one key; it holds the LoginID
+// session (the only secret), never a grant or access token.
+import { MfaError } from '../../shared/errors.js'
+import type { MfaFactorName, MfaFlow } from '../../shared/protocol.js'
+import { MFA_FACTOR_NAMES } from '../../shared/protocol.js'
+import type { ExternalAuthReason, MfaStep, MfaStorage } from '../types.js'
+
+/** The default storage key of the suspended flow. */
+export const PENDING_KEY = 'loginid-mfa-flow:pending'
+
+/** What is saved (version 1). */
+export interface PendingFlowSnapshot {
+  v: 1
+  nonce: string
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+  session: string
+  username: string
+  flow?: MfaFlow
+  reason: ExternalAuthReason
+  /** The factors LoginID offered with the session (type and label only). */
+  factors: { type: MfaFactorName; label: string }[]
+  steps: MfaStep[]
+  state?: unknown
+}
+
+const REASONS: readonly string[] = ['signUp', 'newDevice', 'passkeyFailed', 'recommended']
+
+const storageError = (cause: unknown, what = 'the pending-flow storage failed'): MfaError =>
+  new MfaError('ERR_STORAGE', what, { cause })
+
+/** The given storage (checked: ERR_INVALID_ARGUMENT), else `sessionStorage` when it exists. */
+export function pendingStorage(storage: MfaStorage | undefined): MfaStorage {
+  if (storage !== undefined) {
+    if (
+      (['getItem', 'setItem', 'removeItem'] as const).every(
+        (m) => typeof storage?.[m] === 'function',
+      )
+    )
+      return storage
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'storage must have getItem, setItem and removeItem')
+  }
+  try {
+    const session = globalThis.sessionStorage as MfaStorage | undefined
+    if (session) return session
+  } catch {
+    // a sandboxed frame throws SecurityError on access
+  }
+  throw storageError(undefined, 'no storage for the pending flow: pass the storage option')
+}
+
+/** Run a storage call; any failure is ERR_STORAGE (with the storage's error as cause). */
+export async function stored<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (cause) {
+    throw storageError(cause)
+  }
+}
+
+/** 16 random bytes as 32 lowercase hex characters. */
+export function randomNonce(): string {
+  const crypto = globalThis.crypto as Crypto | undefined
+  if (typeof crypto?.getRandomValues !== 'function') {
+    throw storageError(undefined, 'crypto.getRandomValues is unavailable: no nonce for a redirect')
+  }
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('')
+}
+
+/** Compare the saved nonce with the returned one in time that depends only on the saved one. */
+export function sameNonce(saved: string, returned: unknown): boolean {
+  const other = typeof returned === 'string' ? returned : ''
+  let diff = saved.length ^ other.length
+  // charCodeAt past the end is NaN, which `^` treats as 0.
+  for (let i = 0; i < saved.length; i++) diff |= saved.charCodeAt(i) ^ other.charCodeAt(i)
+  return diff === 0 && saved.length > 0
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+const isName = (v: unknown): v is MfaFactorName => MFA_FACTOR_NAMES.includes(v as MfaFactorName)
+const isText = (v: unknown): v is string => typeof v === 'string' && v !== ''
+
+/** A stored string as a snapshot, or undefined when it is not one (corrupt, other version). */
+export function parseSnapshot(raw: string | null | undefined): PendingFlowSnapshot | undefined {
+  let s: unknown
+  try {
+    s = JSON.parse(raw ?? '')
+  } catch {
+    return undefined
+  }
+  const ok =
+    isObject(s) &&
+    s.v === 1 &&
+    isText(s.nonce) &&
+    Number.isFinite(s.expiresAt) &&
+    isText(s.session) &&
+    isText(s.username) &&
+    (s.flow === undefined || s.flow === 'signIn' || s.flow === 'signUp') &&
+    REASONS.includes(s.reason as string) &&
+    Array.isArray(s.factors) &&
+    s.factors.every((f) => isObject(f) && isName(f.type) && typeof f.label === 'string') &&
+    Array.isArray(s.steps) &&
+    s.steps.every(
+      (step) =>
+        isObject(step) &&
+        isName(step.action) &&
+        Number.isInteger(step.attempt) &&
+        (step.attempt as number) > 0 &&
+        typeof step.outcome === 'string' &&
+        typeof step.elapsedMs === 'number',
+    )
+  return ok ? (s as unknown as PendingFlowSnapshot) : undefined
+}
