@@ -1,25 +1,76 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import { MfaError, createMfaClient, fetchGrantToken, isMfaError, runMfa } from '../index.js'
+import {
+  MfaError,
+  createMfaClient,
+  fetchGrantToken,
+  isMfaError,
+  peekPendingMfa,
+  resumeMfa,
+  runMfa,
+} from '../index.js'
 import type {
   BuiltInMfaClient,
   ExternalAuthReason,
+  ExternalRedirectRequest,
   MfaClient,
   MfaCompletion,
   MfaErrorCode,
   MfaEvent,
+  MfaRedirect,
   MfaSessionResult,
+  PendingMfa,
+  ResumeMfaOptions,
+  ResumeMfaResult,
   RunMfaOptions,
+  RunMfaResult,
   TokenProvider,
 } from '../index.js'
 
 declare const client: BuiltInMfaClient
+type ExternalAuthContextRedirect = Parameters<
+  NonNullable<RunMfaOptions['externalAuthenticator']>
+>[0]['redirect']
 
 describe('runMfa types', () => {
-  it('takes options and resolves to MfaCompletion', () => {
+  it('takes options and resolves to a complete-or-redirect union', () => {
     expectTypeOf(runMfa).parameter(0).toMatchTypeOf<RunMfaOptions>()
-    expectTypeOf(runMfa({ client, username: 'a' })).resolves.toEqualTypeOf<MfaCompletion>()
+    expectTypeOf(runMfa({ client, username: 'a' })).resolves.toEqualTypeOf<RunMfaResult>()
+    expectTypeOf<RunMfaResult>().toEqualTypeOf<MfaCompletion | MfaRedirect>()
     expectTypeOf<MfaCompletion['accessToken']>().toEqualTypeOf<string | undefined>()
     expectTypeOf<MfaCompletion['username']>().toEqualTypeOf<string>()
+  })
+
+  it('narrows the result on status', async () => {
+    const result = await runMfa({ client, username: 'a' })
+    // @ts-expect-error accessToken exists only on the complete member
+    void result.accessToken
+    if (result.status === 'complete') {
+      expectTypeOf(result).toEqualTypeOf<MfaCompletion>()
+      expectTypeOf(result.steps).toBeArray()
+    } else {
+      expectTypeOf(result).toEqualTypeOf<MfaRedirect>()
+      expectTypeOf(result.url).toEqualTypeOf<string>()
+      expectTypeOf(result.nonce).toEqualTypeOf<string>()
+    }
+  })
+
+  it('lets the authenticator redirect, and keeps the proof type without the redirect', () => {
+    void runMfa({
+      client,
+      username: 'a',
+      externalAuthenticator: (ctx) => {
+        expectTypeOf(ctx.resumeNonce).toEqualTypeOf<string>()
+        if (ctx.reason === 'signUp') return { ticket: 't' }
+        return ctx.redirect(`https://idp.example/authorize?state=${ctx.resumeNonce}`, { to: '/' })
+      },
+      tokenProvider: (ctx) => {
+        expectTypeOf(ctx.proof).toEqualTypeOf<{ ticket: string }>()
+        // @ts-expect-error the token provider cannot redirect
+        void ctx.redirect
+        return 'token'
+      },
+    })
+    expectTypeOf<ReturnType<ExternalAuthContextRedirect>>().toEqualTypeOf<ExternalRedirectRequest>()
   })
 
   it('threads the proof type from the authenticator to the token provider', () => {
@@ -58,6 +109,10 @@ describe('runMfa types', () => {
         case 'complete':
           expectTypeOf(event.completion).toEqualTypeOf<MfaCompletion>()
           break
+        case 'redirect':
+          expectTypeOf(event.action).toEqualTypeOf<'external'>()
+          expectTypeOf(event.expiresAt).toEqualTypeOf<number>()
+          break
         case 'error':
           expectTypeOf(event.error.code).toEqualTypeOf<MfaErrorCode>()
           break
@@ -69,6 +124,38 @@ describe('runMfa types', () => {
       }
     }
     void onEvent
+  })
+})
+
+describe('resumeMfa and peekPendingMfa types', () => {
+  it('requires proof, nonce and tokenProvider, and takes no username', () => {
+    expectTypeOf(resumeMfa).parameter(0).toMatchTypeOf<ResumeMfaOptions>()
+    // @ts-expect-error nonce is required
+    void resumeMfa({ client, proof: 'c', tokenProvider: () => 't' })
+    // @ts-expect-error tokenProvider is required
+    void resumeMfa({ client, proof: 'c', nonce: 'n' })
+    // @ts-expect-error username comes from the saved flow
+    void resumeMfa({ client, proof: 'c', nonce: 'n', tokenProvider: () => 't', username: 'a' })
+  })
+
+  it('threads the proof and state types', async () => {
+    const result = await resumeMfa<string, { returnTo: string }>({
+      client,
+      proof: 'code',
+      nonce: 'n',
+      tokenProvider: (ctx) => {
+        expectTypeOf(ctx.proof).toEqualTypeOf<string>()
+        return 't'
+      },
+    })
+    expectTypeOf(result).toEqualTypeOf<ResumeMfaResult<{ returnTo: string }>>()
+    if (result.status === 'complete') {
+      expectTypeOf(result.state).toEqualTypeOf<{ returnTo: string } | undefined>()
+      expectTypeOf(result.accessToken).toEqualTypeOf<string | undefined>()
+    }
+    expectTypeOf(peekPendingMfa<{ returnTo: string }>()).resolves.toEqualTypeOf<PendingMfa<{
+      returnTo: string
+    }> | null>()
   })
 })
 

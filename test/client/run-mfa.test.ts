@@ -1,7 +1,12 @@
 import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createMfaClient, fetchGrantToken, isMfaError, runMfa } from '../../src/index.js'
+import {
+  createMfaClient,
+  fetchGrantToken,
+  isMfaError,
+  runMfa as runMfaResult,
+} from '../../src/index.js'
 import type {
   ExternalAuthContext,
   MfaEvent,
@@ -9,6 +14,10 @@ import type {
   WebAuthnAdapter,
 } from '../../src/index.js'
 import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
+import { completed } from './helpers.js'
+
+/** runMfa for runs that must complete (these tests never redirect). */
+const runMfa = <P>(options: RunMfaOptions<P>) => completed(runMfaResult(options))
 
 const ADA = 'ada@example.com'
 const BOB = 'bob@example.com'
