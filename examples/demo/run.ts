@@ -77,7 +77,7 @@ async function runOnce(): Promise<void> {
     if (options.cancelPasskey) authenticator.fail('cancel', { ceremony: 'get' })
     let cookie = ''
     const client = createMfaClient({ baseUrl: loginidBaseUrl, webauthn: authenticator, storage })
-    const completion = await runMfa({
+    const result = await runMfa({
       client,
       username,
       externalAuthenticator: async (ctx) => {
@@ -103,6 +103,8 @@ async function runOnce(): Promise<void> {
           console.log(`   ${event.action} failed: ${event.error.code}, fallback to ${event.to}`)
       },
     })
+    if (result.status !== 'complete') throw new Error(`unexpected ${result.status}`)
+    const completion = result
     const verified = (await fetch(`${backend.origin}/api/verify`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', cookie },

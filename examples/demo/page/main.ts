@@ -85,7 +85,7 @@ async function run(kind: 'signup' | 'signin' | 'newdevice' | 'cancel') {
       webauthn: browserWebAuthn(),
       storage: storage(kind === 'newdevice'),
     })
-    const completion = await runMfa({
+    const result = await runMfa({
       client,
       username,
       externalAuthenticator: (ctx) => {
@@ -98,6 +98,8 @@ async function run(kind: 'signup' | 'signin' | 'newdevice' | 'cancel') {
         if (text) log(text)
       },
     })
+    if (result.status !== 'complete') throw new Error(`unexpected ${result.status}`)
+    const completion = result
     const verified = (await fetch('/api/verify', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
