@@ -22,6 +22,7 @@ export { defaultSimulatorPolicy } from './testing/default-simulator-policy.js'
 export { createMswHandlers } from './testing/msw-handlers.js'
 export { createSoftwareAuthenticator } from './testing/software-authenticator.js'
 export type {
+  CreateSoftwareCredentialOptions,
   SoftwareAuthenticator,
   SoftwareAuthenticatorCeremony,
   SoftwareAuthenticatorFailure,
@@ -52,6 +53,7 @@ export type {
   RunningLoginIDSimulator,
   SimulatedMessage,
   SimulatedPasskey,
+  SimulatedPasskeySeed,
   SimulatedRequest,
   SimulatedUser,
   SimulatedUserSeed,

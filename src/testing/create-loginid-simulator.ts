@@ -9,7 +9,7 @@
  */
 import { base64url } from 'jose'
 import { appIdFromBaseUrl, normalizeBaseUrl } from '../internal/base-url.js'
-import { MfaError } from '../shared/errors.js'
+import { MfaError, isMfaError } from '../shared/errors.js'
 import { MFA_FACTOR_NAMES } from '../shared/protocol.js'
 import type {
   MfaActionBody,
@@ -39,12 +39,13 @@ import {
   creationOptions,
   encodeOptions,
   newChallenge,
+  payloadHashOf,
   requestOptions,
-  verifyPasskeyAssertion,
-  verifyPasskeyRegistration,
 } from './internal/passkeys.js'
 import { checkToken, createSimulatorKeys, signToken } from './internal/simulator-keys.js'
 import type { SimulatorKeys } from './internal/simulator-keys.js'
+import { createPasskeyVerifier } from './passkey-verifier.js'
+import type { PasskeyVerificationFailure } from './passkey-verifier.js'
 import type { RequestHandler } from 'msw'
 import type {
   FaultRule,
@@ -106,6 +107,8 @@ interface Session {
   email?: string
   phone?: string
   payload?: string
+  /** SHA-256 of `payload`: the tail of every `passkey:tx` challenge. */
+  payloadHash?: Uint8Array
   challenges: { reg?: string; auth?: string; tx?: string }
   pendingPasskeys: SimulatedPasskey[]
   otp?: { code: string; attempts: number; channel: 'email' | 'sms'; to: string }
@@ -151,6 +154,36 @@ function checkSeed(seed: SimulatedUserSeed): void {
   if (!isRecord(seed) || !isNonEmptyString(seed.username)) {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'a simulated user needs a non-empty username')
   }
+  const passkeys: unknown = seed.passkeys
+  if (passkeys === undefined) return
+  const valid =
+    Array.isArray(passkeys) &&
+    passkeys.every(
+      (p: unknown) =>
+        isRecord(p) &&
+        isNonEmptyString(p.id) &&
+        isNonEmptyString(p.cosePublicKey) &&
+        isNonEmptyString(p.userHandle) &&
+        (p.signCount === undefined ||
+          (Number.isInteger(p.signCount) && (p.signCount as number) >= 0)),
+    )
+  if (!valid) {
+    throw new MfaError(
+      'ERR_INVALID_ARGUMENT',
+      `passkeys of ${seed.username} need an id, a cosePublicKey and a userHandle`,
+    )
+  }
+  if (new Set(passkeys.map((p: { userHandle: string }) => p.userHandle)).size > 1) {
+    throw new MfaError(
+      'ERR_INVALID_ARGUMENT',
+      `the passkeys of ${seed.username} must share one userHandle`,
+    )
+  }
+}
+
+/** The 401 `msg` detail of a failed passkey verification. */
+function failureText(failure: PasskeyVerificationFailure): string {
+  return `${failure.reason} (${failure.message})`
 }
 
 /** The device key of a `trustItems.auth` value: the embedded JWK of a JWS, else the raw value. */
@@ -240,6 +273,12 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
   if (typeof configuredPolicy !== 'function') {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'policy must be a function')
   }
+  const origins = typeof origin === 'string' ? [origin] : origin
+  if (!isStringArray(origins) || origins.length === 0 || !origins.every(isNonEmptyString)) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'origin must be an origin or a list of origins')
+  }
+  // Throws ERR_INVALID_ARGUMENT for a bad rpId; loads @simplewebauthn/server on first use only.
+  const verifier = createPasskeyVerifier({ rpId, origin: origins })
   if (allowedOrigins !== '*' && !isStringArray(allowedOrigins)) {
     throw new MfaError('ERR_INVALID_ARGUMENT', "allowedOrigins must be '*' or an array of origins")
   }
@@ -267,22 +306,35 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
   // ---------------------------------------------------------------------------------------------
 
   function userFromSeed(seed: SimulatedUserSeed): SimulatedUser {
+    const now = Date.now()
     const user: SimulatedUser = {
       id: crypto.randomUUID(),
       username: seed.username,
-      userHandle: base64url.encode(crypto.getRandomValues(new Uint8Array(32))),
-      passkeys: [],
+      userHandle:
+        seed.passkeys?.[0]?.userHandle ??
+        base64url.encode(crypto.getRandomValues(new Uint8Array(32))),
+      passkeys: (seed.passkeys ?? []).map((p) => ({
+        id: crypto.randomUUID(),
+        credentialId: p.id,
+        publicKey: p.cosePublicKey,
+        signCount: p.signCount ?? 0,
+        transports: [...(p.transports ?? ['internal'])],
+        aaguid: p.aaguid ?? ZERO_AAGUID,
+        createdAt: now,
+      })),
       devices: [...(seed.devices ?? [])],
       trustItems: [],
       ...(seed.email !== undefined && { email: seed.email }),
       ...(seed.phone !== undefined && { phone: seed.phone }),
     }
     if (seed.passkey) {
+      // A marker passkey: no public key, so every assertion for it fails verification.
       user.passkeys.push({
         id: crypto.randomUUID(),
         credentialId: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+        signCount: 0,
         aaguid: ZERO_AAGUID,
-        createdAt: Date.now(),
+        createdAt: now,
         transports: ['internal'],
       })
     }
@@ -351,8 +403,9 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
     return session.next.map((factor) => {
       const action = { name: factor, ...ACTION_LABELS[factor] }
       if (factor === 'passkey:auth' || factor === 'passkey:tx') {
-        const challenge = newChallenge()
-        session.challenges[factor === 'passkey:auth' ? 'auth' : 'tx'] = challenge
+        const tx = factor === 'passkey:tx'
+        const challenge = newChallenge(tx ? session.payloadHash : undefined)
+        session.challenges[tx ? 'tx' : 'auth'] = challenge
         const value = encodeOptions(
           requestOptions({ rpId, challenge, credentials: user?.passkeys ?? [] }),
         )
@@ -486,9 +539,7 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
     ])
     const body: MfaBody = { flow: session.flow, idToken, accessToken, refreshToken, deviceId }
     if (txDone && session.payload !== undefined) {
-      const digest = new Uint8Array(
-        await crypto.subtle.digest('SHA-256', new TextEncoder().encode(session.payload)),
-      )
+      const digest = session.payloadHash ?? (await payloadHashOf(session.payload))
       body.payload = base64url.encode(session.payload)
       body.payloadSignature = await signToken(
         keys,
@@ -609,7 +660,7 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
       ...(trustKey !== undefined && { trustKey }),
       ...(email !== undefined && { email }),
       ...(phone !== undefined && { phone }),
-      ...(payload !== undefined && { payload }),
+      ...(payload !== undefined && { payload, payloadHash: await payloadHashOf(payload) }),
     }
     const decision = decide(contextFor(draft, 'begin'))
     if (decision instanceof Response) return decision
@@ -689,31 +740,31 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
     }
     const notOffered = requireOffered(session, 'passkey:reg')
     if (notOffered) return notOffered
+    const creationResult = body.creationResult
     const expectedChallenge = session.challenges.reg ?? ''
     useUp(session)
-    const verdict = await verifyPasskeyRegistration({
-      creationResult: body.creationResult,
-      expectedChallenge,
-      rpId,
-      origin,
-    })
-    if (!verdict.ok) return fail(session, 'passkey:reg', verdict.reason)
-    const credentialId = verdict.credential.credentialId
+    const verdict = await verifier.verifyRegistration({ creationResult, expectedChallenge })
+    if (!verdict.verified) return fail(session, 'passkey:reg', failureText(verdict))
+    const { credential } = verdict
     const taken =
-      [...users.values()].some((u) => u.passkeys.some((p) => p.credentialId === credentialId)) ||
-      session.pendingPasskeys.some((p) => p.credentialId === credentialId)
+      [...users.values()].some((u) => u.passkeys.some((p) => p.credentialId === credential.id)) ||
+      session.pendingPasskeys.some((p) => p.credentialId === credential.id)
     if (taken) return fail(session, 'passkey:reg', 'the credential is already registered')
     const passkey: SimulatedPasskey = {
       id: crypto.randomUUID(),
-      ...verdict.credential,
+      credentialId: credential.id,
+      publicKey: credential.publicKey,
+      signCount: credential.signCount,
+      transports: credential.transports,
+      aaguid: verdict.aaguid,
       createdAt: Date.now(),
     }
     const registered = { ...session, pendingPasskeys: [...session.pendingPasskeys, passkey] }
     return succeed(registered, 'passkey:reg', {
       passkeyId: passkey.id,
       aaguid: passkey.aaguid,
-      publicKey: passkey.publicKey ?? '',
-      creationResult: body.creationResult as unknown as NonNullable<PasskeyInfo['creationResult']>,
+      publicKey: credential.publicKey,
+      creationResult: creationResult as unknown as NonNullable<PasskeyInfo['creationResult']>,
     })
   }
 
@@ -732,21 +783,29 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
       useUp(session)
       const user = users.get(session.username)
       const credential = user?.passkeys.find((p) => p.credentialId === assertionResult.credentialId)
-      if (!user || !credential) return fail(session, factor, 'unknown credential')
-      const verdict = await verifyPasskeyAssertion({
+      if (!user || !credential) return fail(session, factor, 'unknown_credential')
+      const { publicKey } = credential
+      if (publicKey === undefined) {
+        return fail(session, factor, 'marker_passkey (a seeded passkey: true never verifies)')
+      }
+      const verdict = await verifier.verifyAssertion({
         assertionResult,
         expectedChallenge,
-        rpId,
-        origin,
-        credential,
-        userHandle: user.userHandle,
+        credential: {
+          id: credential.credentialId,
+          publicKey,
+          signCount: credential.signCount,
+          ...(credential.transports !== undefined && { transports: credential.transports }),
+        },
+        expectedUserHandle: user.userHandle,
       })
-      if (!verdict.ok) return fail(session, factor, verdict.reason)
+      if (!verdict.verified) return fail(session, factor, failureText(verdict))
+      credential.signCount = verdict.newSignCount
       credential.lastUsedAt = Date.now()
       return succeed(session, factor, {
         passkeyId: credential.id,
         aaguid: credential.aaguid,
-        publicKey: credential.publicKey ?? '',
+        publicKey,
         assertionResult: assertionResult as unknown as NonNullable<PasskeyInfo['assertionResult']>,
       })
     }
@@ -759,8 +818,9 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
     const notOffered = requireOffered(session, 'passkey:tx')
     if (notOffered) return notOffered
     useUp(session)
+    const payloadHash = await payloadHashOf(body.payload)
     const { otp: _otp, ...rest } = session
-    const next = newSession({ ...rest, payload: body.payload })
+    const next = newSession({ ...rest, payload: body.payload, payloadHash })
     return json(200, nextBody(next))
   }
 
@@ -1042,8 +1102,12 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
     }
     try {
       return withCors(await handler(request, body))
-    } catch {
-      return withCors(appError(500, 'internal_error', 'internal simulator error'))
+    } catch (error) {
+      // A missing @simplewebauthn/server says so; anything else stays generic.
+      const msg = isMfaError(error, 'ERR_WEBAUTHN_UNAVAILABLE')
+        ? error.message
+        : 'internal simulator error'
+      return withCors(appError(500, 'internal_error', msg))
     }
   }
 

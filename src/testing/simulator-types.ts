@@ -15,13 +15,50 @@ export interface SimulatedUserSeed {
   /** Phone contact, offered by `otp:sms`. */
   phone?: string
   /**
-   * Give the user one synthetic passkey (random credential id, no public key), so the default
-   * policy offers `passkey:auth` on a known device. Shape-checked only.
+   * Give the user one **marker** passkey: a random credential id without a public key. The
+   * default policy then offers `passkey:auth` on a known device, but every assertion for it fails
+   * verification (401 offering `external`), since nothing can sign for it. Use it to test the
+   * fallback; use {@link SimulatedUserSeed.passkeys} for a passkey that signs in.
    * @defaultValue false
    */
   passkey?: boolean
+  /**
+   * Real passkeys the user starts with, each verified for real on `passkey:auth` /
+   * `passkey:tx`. A `SoftwareCredential` (from `createSoftwareAuthenticator().credentials`
+   * or `createCredential`) fits as is. All of them must share one `userHandle`, which becomes
+   * the user's WebAuthn user handle.
+   */
+  passkeys?: SimulatedPasskeySeed[]
   /** Device ids (as `deviceInfo.deviceId` sends them) that count as known devices of the user. */
   devices?: string[]
+}
+
+/**
+ * A passkey a user starts with (see {@link SimulatedUserSeed.passkeys}): the public part of a
+ * credential. A `SoftwareCredential` of the software authenticator is one.
+ */
+export interface SimulatedPasskeySeed {
+  /** The WebAuthn credential id, base64url. */
+  id: string
+  /** The credential's COSE_Key, base64url. */
+  cosePublicKey: string
+  /** The WebAuthn user handle the authenticator stored with it (`user.id`), base64url. */
+  userHandle: string
+  /**
+   * The last signature counter the authenticator reported.
+   * @defaultValue 0
+   */
+  signCount?: number
+  /**
+   * Transports to put into `allowCredentials`.
+   * @defaultValue ['internal']
+   */
+  transports?: string[]
+  /**
+   * The authenticator's AAGUID.
+   * @defaultValue all zeros
+   */
+  aaguid?: string
 }
 
 /** A passkey the simulator holds for a user. */
@@ -30,13 +67,16 @@ export interface SimulatedPasskey {
   id: string
   /** The WebAuthn credential id, base64url. */
   credentialId: string
-  /** The public key the client sent in `creationResult.publicKey` (base64url DER SPKI), if any. */
+  /**
+   * The credential's COSE_Key, base64url, from the verified attestation (or the seed).
+   * `undefined` for a marker passkey (`passkey: true` seed), which never verifies.
+   */
   publicKey?: string
-  /** The COSE algorithm the client sent in `creationResult.publicKeyAlgorithm`, if any. */
-  publicKeyAlgorithm?: number
+  /** The signature counter of the last verified ceremony (0 after registration). */
+  signCount: number
   /** Transports from `creationResult.transports`. */
   transports?: string[]
-  /** The authenticator's AAGUID (all zeros when unknown). */
+  /** The authenticator's AAGUID (all zeros for `none` attestation). */
   aaguid: string
   /** Creation time, epoch ms. */
   createdAt: number
@@ -216,10 +256,11 @@ export interface LoginIDSimulatorOptions {
    */
   rpId?: string
   /**
-   * Expected WebAuthn origin (used by full passkey verification).
+   * The origin, or the list of origins, `clientDataJSON.origin` of a passkey result must equal
+   * (for a page on `http://localhost:5173`, pass exactly that).
    * @defaultValue 'http://localhost'
    */
-  origin?: string
+  origin?: string | string[]
   /**
    * Largest accepted request body, in bytes; larger bodies get 413.
    * @defaultValue 65536

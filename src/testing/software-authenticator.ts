@@ -108,6 +108,22 @@ export interface SoftwareCredential {
   createdAt: number
 }
 
+/** Options of {@link SoftwareAuthenticator.createCredential}. */
+export interface CreateSoftwareCredentialOptions {
+  /** `user.name` of the credential (the username). */
+  userName: string
+  /**
+   * `user.displayName` of the credential.
+   * @defaultValue `userName`
+   */
+  userDisplayName?: string
+  /**
+   * The WebAuthn user handle (`user.id`), base64url.
+   * @defaultValue 32 random bytes
+   */
+  userHandle?: string
+}
+
 /** What {@link createSoftwareAuthenticator} returns: a {@link WebAuthnAdapter} you can steer. */
 export interface SoftwareAuthenticator extends WebAuthnAdapter {
   /** The origin it puts in `clientDataJSON`. */
@@ -121,6 +137,12 @@ export interface SoftwareAuthenticator extends WebAuthnAdapter {
    * would, by throwing the matching `DOMException`. Calls queue up, one outcome per ceremony.
    */
   fail(failure: SoftwareAuthenticatorFailure, options?: { ceremony?: 'create' | 'get' }): void
+  /**
+   * Create a credential for the authenticator's rpId without a ceremony (no hook, no queued
+   * failure): a passkey the user already has, to seed a simulator user with
+   * (`users: [{ username, passkeys: [credential] }]`).
+   */
+  createCredential(options: CreateSoftwareCredentialOptions): Promise<SoftwareCredential>
   /** Forget one credential (the user deleted the passkey). Returns whether it existed. */
   removeCredential(id: string): boolean
   /** Forget all credentials and queued failures. */
@@ -389,23 +411,10 @@ export function createSoftwareAuthenticator(
     return utf8(JSON.stringify({ type, challenge: encoded, origin, crossOrigin: false }))
   }
 
-  async function create(
-    creationOptions: PasskeyCreationOptions,
-    signal?: AbortSignal,
-  ): Promise<PasskeyCreationResult> {
-    await prologue({ type: 'create', options: creationOptions }, signal)
-    const params = creationOptions.pubKeyCredParams ?? []
-    if (params.length > 0 && !params.some((p) => p.type === 'public-key' && p.alg === -7)) {
-      throw domException(
-        'unsupported',
-        'None of the requested algorithms is supported (ES256 only).',
-      )
-    }
-    const excluded = new Set((creationOptions.excludeCredentials ?? []).map((c) => c.id))
-    if (credentials.some((c) => c.rpId === rpId && excluded.has(c.id))) throw domException('exists')
-    const userHandle = toBase64Url(decode(creationOptions.user?.id, 'user.id'))
-    const clientDataJSON = clientData('webauthn.create', creationOptions.challenge)
-
+  /** A new ES256 key pair and its credential, plus the attested `authenticatorData`. */
+  async function makeCredential(
+    user: Pick<SoftwareCredential, 'userHandle' | 'userName' | 'userDisplayName'>,
+  ): Promise<{ credential: StoredCredential; authData: Bytes }> {
     const keyPair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',
       'verify',
@@ -423,6 +432,40 @@ export function createSoftwareAuthenticator(
       credentialId,
       coseKey,
     )
+    const credential: StoredCredential = {
+      id: toBase64Url(credentialId),
+      rpId,
+      ...user,
+      signCount: 0,
+      publicKey: toBase64Url(spki),
+      cosePublicKey: toBase64Url(coseKey),
+      createdAt: Date.now(),
+      privateKey: keyPair.privateKey,
+    }
+    return { credential, authData }
+  }
+
+  async function create(
+    creationOptions: PasskeyCreationOptions,
+    signal?: AbortSignal,
+  ): Promise<PasskeyCreationResult> {
+    await prologue({ type: 'create', options: creationOptions }, signal)
+    const params = creationOptions.pubKeyCredParams ?? []
+    if (params.length > 0 && !params.some((p) => p.type === 'public-key' && p.alg === -7)) {
+      throw domException(
+        'unsupported',
+        'None of the requested algorithms is supported (ES256 only).',
+      )
+    }
+    const excluded = new Set((creationOptions.excludeCredentials ?? []).map((c) => c.id))
+    if (credentials.some((c) => c.rpId === rpId && excluded.has(c.id))) throw domException('exists')
+    const userHandle = toBase64Url(decode(creationOptions.user?.id, 'user.id'))
+    const clientDataJSON = clientData('webauthn.create', creationOptions.challenge)
+    const { credential, authData } = await makeCredential({
+      userHandle,
+      userName: String(creationOptions.user.name ?? ''),
+      userDisplayName: String(creationOptions.user.displayName ?? ''),
+    })
     const attestationObject = cbor(
       new Map<string, CborValue>([
         ['fmt', 'none'],
@@ -431,25 +474,13 @@ export function createSoftwareAuthenticator(
       ]),
     )
     if (signal?.aborted) throw abortReason(signal)
-
-    const id = toBase64Url(credentialId)
-    credentials.push({
-      id,
-      rpId,
-      userHandle,
-      userName: String(creationOptions.user.name ?? ''),
-      userDisplayName: String(creationOptions.user.displayName ?? ''),
-      signCount: 0,
-      publicKey: toBase64Url(spki),
-      cosePublicKey: toBase64Url(coseKey),
-      createdAt: Date.now(),
-      privateKey: keyPair.privateKey,
-    })
+    credentials.push(credential)
+    const id = credential.id
     return {
       attestationObject: toBase64Url(attestationObject),
       clientDataJSON: toBase64Url(clientDataJSON),
       credentialId: id,
-      publicKey: toBase64Url(spki),
+      publicKey: credential.publicKey,
       publicKeyAlgorithm: -7,
       authenticatorData: toBase64Url(authData),
       transports: ['internal'],
@@ -508,6 +539,26 @@ export function createSoftwareAuthenticator(
         )
       }
       queue.push({ failure, ...(failOptions.ceremony && { ceremony: failOptions.ceremony }) })
+    },
+    async createCredential({ userName, userDisplayName = userName, userHandle }) {
+      if (typeof userName !== 'string' || userName === '') {
+        throw new MfaError(
+          'ERR_INVALID_ARGUMENT',
+          'software authenticator: userName must be a non-empty string',
+        )
+      }
+      const handle =
+        userHandle === undefined
+          ? toBase64Url(crypto.getRandomValues(new Uint8Array(32)))
+          : toBase64Url(decode(userHandle, 'userHandle'))
+      const { credential } = await makeCredential({
+        userHandle: handle,
+        userName,
+        userDisplayName,
+      })
+      credentials.push(credential)
+      const { privateKey: _privateKey, ...rest } = credential
+      return rest
     },
     removeCredential(id) {
       const index = credentials.findIndex((c) => c.id === id)
