@@ -1,4 +1,4 @@
-// Test helpers for the simulator tests: plain fetch calls and fake WebAuthn answers.
+// Test helpers for the simulator tests: plain fetch calls and WebAuthn tampering.
 import { base64url } from 'jose'
 import type { MfaActionBody, MfaNextBody } from '../../src/shared/protocol.js'
 
@@ -62,41 +62,20 @@ export function optionsOf(body: MfaNextBody, factor: string): Record<string, unk
 /** base64url of a string or bytes. */
 export const b64 = (input: string | Uint8Array): string => base64url.encode(input)
 
-/** A clientDataJSON (base64url) with the given type and challenge. */
-export function clientData(type: string, challenge: string, origin = 'http://localhost'): string {
-  return b64(JSON.stringify({ type, challenge, origin, crossOrigin: false }))
+/**
+ * A base64url `clientDataJSON` with `patch` merged in: tampering with what the authenticator
+ * signed (the signature no longer matches, but the field checks come first).
+ */
+export function patchClientData(clientDataJSON: string, patch: Record<string, unknown>): string {
+  const data = JSON.parse(new TextDecoder().decode(base64url.decode(clientDataJSON))) as object
+  return b64(JSON.stringify({ ...data, ...patch }))
 }
 
-/** A shape-valid creationResult answering `challenge`. */
-export function creationResult(
-  challenge: string,
-  credentialId = b64(crypto.getRandomValues(new Uint8Array(16))),
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    attestationObject: b64('attestation'),
-    clientDataJSON: clientData('webauthn.create', challenge),
-    credentialId,
-    publicKey: b64('spki'),
-    publicKeyAlgorithm: -7,
-    transports: ['internal'],
-    ...overrides,
-  }
-}
-
-/** A shape-valid assertionResult answering `challenge` with `credentialId`. */
-export function assertionResult(
-  challenge: string,
-  credentialId: string,
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    authenticatorData: b64('authenticator-data'),
-    clientDataJSON: clientData('webauthn.get', challenge),
-    credentialId,
-    signature: b64('signature'),
-    ...overrides,
-  }
+/** The same base64url bytes with the last byte flipped. */
+export function flipLastByte(value: string): string {
+  const bytes = base64url.decode(value)
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0x01
+  return b64(bytes)
 }
 
 /** Run sign-up via external and return the Mfa body (user becomes known). */

@@ -2,12 +2,18 @@ import fc from 'fast-check'
 import { base64url, createRemoteJWKSet, jwtVerify } from 'jose'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { MfaBody, MfaNextBody } from '../../src/shared/protocol.js'
-import { SIMULATOR_API_KEY, createLoginIDSimulator } from '../../src/testing.js'
-import { assertionResult, basic, begin, bodyOf, names, optionsOf, post } from './helpers.js'
+import type { MfaBody, MfaNextBody, PasskeyRequestOptions } from '../../src/shared/protocol.js'
+import {
+  SIMULATOR_API_KEY,
+  createLoginIDSimulator,
+  createSoftwareAuthenticator,
+} from '../../src/testing.js'
+import { basic, begin, bodyOf, names, optionsOf, post } from './helpers.js'
 
+const bobPhone = createSoftwareAuthenticator()
+const bobKey = await bobPhone.createCredential({ userName: 'bob' })
 const sim = createLoginIDSimulator({
-  users: [{ username: 'bob', passkey: true, devices: ['dev-bob'] }],
+  users: [{ username: 'bob', passkeys: [bobKey], devices: ['dev-bob'] }],
   maxBodyBytes: 1024,
 })
 const base = sim.baseUrl
@@ -285,15 +291,14 @@ describe('transaction confirmation (passkey:tx and /mfa/payload)', () => {
     expect(body.msgCode).toBe('additional_auth_required')
     expect(names(body)).toEqual(['passkey:tx', 'external'])
     expect(body.session).not.toBe(next.session)
-    const challenge = optionsOf(body, 'passkey:tx').challenge as string
-    expect(challenge).not.toBe(firstChallenge)
+    const options = optionsOf(body, 'passkey:tx') as unknown as PasskeyRequestOptions
+    expect(options.challenge).not.toBe(firstChallenge)
     expect((await post(base, '/mfa/payload', { payload: 'x' }, next.session)).status).toBe(401)
 
-    const credentialId = sim.users.get('bob')!.passkeys[0]!.credentialId
     const res = await post(
       base,
       '/mfa/passkey/tx',
-      { assertionResult: assertionResult(challenge, credentialId) },
+      { assertionResult: await bobPhone.get(options) },
       body.session,
     )
     expect(res.status).toBe(200)
@@ -313,15 +318,14 @@ describe('transaction confirmation (passkey:tx and /mfa/payload)', () => {
 
   it('rejects the challenge of the replaced payload', async () => {
     const next = await begin(base, 'bob', { deviceInfo: { deviceId: 'dev-bob' }, payload: 'a' })
-    const old = optionsOf(next, 'passkey:tx').challenge as string
+    const old = optionsOf(next, 'passkey:tx') as unknown as PasskeyRequestOptions
     const body = await bodyOf<MfaNextBody>(
       await post(base, '/mfa/payload', { payload: 'b' }, next.session),
     )
-    const credentialId = sim.users.get('bob')!.passkeys[0]!.credentialId
     const res = await post(
       base,
       '/mfa/passkey/tx',
-      { assertionResult: assertionResult(old, credentialId) },
+      { assertionResult: await bobPhone.get(old) },
       body.session,
     )
     expect(res.status).toBe(401)
