@@ -231,6 +231,10 @@ function normalizeFaultPath(path: string): string {
  * OTP inbox, a replaceable policy, ES256 tokens with a JWKS, fault injection and a request log.
  * Serve it with MSW (`sim.handlers`) or over real HTTP (`startLoginIDSimulator`).
  *
+ * Passkey factors are verified for real with {@link createPasskeyVerifier} (`rpId`, `origin`),
+ * which needs the optional peer dependency `@simplewebauthn/server`; without it a passkey answer
+ * gets a 500 naming the package, and every other factor works.
+ *
  * @throws MfaError `ERR_INVALID_ARGUMENT` for a bad option
  * @see https://docs.loginid.io/user-scenario/authentication/mfa/startup/
  * @example Run a test against the simulator with MSW
@@ -246,6 +250,15 @@ function normalizeFaultPath(path: string): string {
  *   headers: { 'content-type': 'application/json' },
  *   body: JSON.stringify({ user: { username: 'alice@example.com', usernameType: 'email' } }),
  * })
+ * ```
+ *
+ * @example Seed a user with a real passkey held by a software authenticator
+ * ```ts
+ * const phone = createSoftwareAuthenticator() // origin http://localhost, rpId localhost
+ * const key = await phone.createCredential({ userName: 'bob' })
+ * const sim = createLoginIDSimulator({ users: [{ username: 'bob', passkeys: [key], devices: ['d1'] }] })
+ * const client = createMfaClient({ baseUrl: sim.baseUrl, webauthn: phone })
+ * await client.beginFlow('bob', { deviceId: 'd1' }) // nextAction 'passkey:auth'
  * ```
  */
 export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): LoginIDSimulator {

@@ -344,6 +344,40 @@ describe('createSoftwareAuthenticator: steering', () => {
     await expect(authenticator.create(creationOptions())).resolves.toBeDefined()
   })
 
+  it('createCredential makes a usable passkey without a ceremony (no hook, no queued failure)', async () => {
+    let ceremonies = 0
+    const authenticator = createSoftwareAuthenticator({
+      onCeremony: () => void ceremonies++,
+    })
+    authenticator.fail('cancel', { ceremony: 'create' })
+    const credential = await authenticator.createCredential({
+      userName: 'ada',
+      userHandle: USER_ID,
+    })
+    expect(ceremonies).toBe(0)
+    expect(credential).toMatchObject({
+      rpId: 'localhost',
+      userHandle: USER_ID,
+      userName: 'ada',
+      userDisplayName: 'ada',
+      signCount: 0,
+    })
+    expect(credential).not.toHaveProperty('privateKey')
+    expect(authenticator.credentials).toEqual([credential])
+    const assertion = await authenticator.get(requestOptions())
+    expect(assertion).toMatchObject({ credentialId: credential.id, userHandle: USER_ID })
+    // the queued failure still applies to the next real create ceremony
+    await expect(authenticator.create(creationOptions())).rejects.toMatchObject({
+      name: 'NotAllowedError',
+    })
+    const random = await authenticator.createCredential({ userName: 'bo', userDisplayName: 'Bo' })
+    expect(random.userHandle).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(random.userDisplayName).toBe('Bo')
+    await expect(authenticator.createCredential({ userName: '' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    })
+  })
+
   it('rejects an unknown failure name', () => {
     const authenticator = createSoftwareAuthenticator()
     expect(() => authenticator.fail('nope' as SoftwareAuthenticatorFailure)).toThrow(
