@@ -121,9 +121,7 @@ export async function driveMfa<P>(
     storageKey = PENDING_KEY,
     resumeTtlMs = 300_000,
   } = options
-  if (typeof client?.performAction !== 'function') {
-    throw invalid('client must have beginFlow and performAction')
-  }
+  if (typeof client?.performAction !== 'function') throw invalid('client must have performAction')
   for (const [name, fn] of [
     ['externalAuthenticator', externalAuthenticator],
     ['tokenProvider', tokenProvider],
