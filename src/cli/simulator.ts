@@ -11,7 +11,7 @@
  */
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { SIMULATOR_API_KEY } from '../testing/create-loginid-simulator.js'
+import { ALL_SCOPES, SIMULATOR_API_KEY } from '../testing/create-loginid-simulator.js'
 import { startLoginIDSimulator } from '../testing/start-loginid-simulator.js'
 
 const USAGE = `Usage: loginid-mfa-flow-simulator [options]
@@ -24,10 +24,11 @@ Options:
   --api-key KEY                   management API key with every scope (default ${SIMULATOR_API_KEY})
   --seed-user NAME                a known user (repeatable)
   --require-passkey-registration  ask users without a passkey to register one
+  --origin URL                    a WebAuthn origin passkeys may come from (repeatable;
+                                  default http://localhost)
+  --rp-id ID                      the WebAuthn relying party id (default localhost)
   -h, --help                      show this help
 `
-
-const ALL_SCOPES = ['external:verify', 'passkey:read', 'passkey:write', 'reg:write', 'auth:write']
 
 async function main(): Promise<number> {
   let values
@@ -39,6 +40,8 @@ async function main(): Promise<number> {
         'api-key': { type: 'string', default: SIMULATOR_API_KEY },
         'seed-user': { type: 'string', multiple: true, default: [] },
         'require-passkey-registration': { type: 'boolean', default: false },
+        origin: { type: 'string', multiple: true, default: [] },
+        'rp-id': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -68,6 +71,8 @@ async function main(): Promise<number> {
     apiKeys: [{ key: apiKey, scopes: [...ALL_SCOPES] }],
     users: values['seed-user'].map((username) => ({ username })),
     requirePasskeyRegistration: values['require-passkey-registration'],
+    ...(values.origin.length > 0 && { origin: values.origin }),
+    ...(values['rp-id'] !== undefined && { rpId: values['rp-id'] }),
   })
   // Listen for the signals before printing the URL: a supervisor may signal as soon as it reads it.
   // The handlers stay installed while closing, so a repeated signal cannot kill the process.

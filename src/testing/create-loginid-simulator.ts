@@ -66,7 +66,14 @@ import type {
 export const SIMULATOR_API_KEY = 'sim_demo_api_key'
 
 const DEFAULT_BASE_URL = 'https://sim-app.api.loginid.test'
-const ALL_SCOPES = ['external:verify', 'passkey:read', 'passkey:write', 'reg:write', 'auth:write']
+/** Every scope the simulator knows; the default API key holds them all. */
+export const ALL_SCOPES: readonly string[] = [
+  'external:verify',
+  'passkey:read',
+  'passkey:write',
+  'reg:write',
+  'auth:write',
+]
 const GRANT_NAMES = new Set([
   'passkey:read',
   'passkey:write',
