@@ -5,6 +5,7 @@
  * @module
  */
 import { MfaError, isMfaError } from '../shared/errors.js'
+import { readBodyText } from '../internal/read-body.js'
 import type { ManagementClient } from './create-management-client.js'
 
 /**
@@ -212,9 +213,9 @@ export function createExternalAuthHandler(
       const declared = Number(request.headers.get('content-length') ?? '0')
       if (declared > EXTERNAL_AUTH_MAX_BODY_BYTES) return failure('ERR_PAYLOAD_TOO_LARGE', cors)
 
-      const bytes = await readCapped(request, EXTERNAL_AUTH_MAX_BODY_BYTES)
-      if (bytes === 'too-large') return failure('ERR_PAYLOAD_TOO_LARGE', cors)
-      const body = bytes === 'unreadable' ? undefined : parseJsonObject(bytes)
+      const read = await readBodyText(request, EXTERNAL_AUTH_MAX_BODY_BYTES)
+      if (!read.ok && read.reason === 'too_large') return failure('ERR_PAYLOAD_TOO_LARGE', cors)
+      const body = read.ok ? parseJsonObject(read.text) : undefined
       if (body === undefined) return failure('ERR_INVALID_JSON', cors)
 
       let identity: ExternalAuthIdentity | null | undefined
@@ -309,41 +310,9 @@ function isJsonContentType(value: string | null): boolean {
   return type === 'application/json'
 }
 
-/** Read at most `max` bytes of the body; never trusts `Content-Length`. */
-async function readCapped(
-  request: Request,
-  max: number,
-): Promise<Uint8Array | 'too-large' | 'unreadable'> {
-  if (request.body === null) return new Uint8Array()
-  const reader = request.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
+function parseJsonObject(text: string): ExternalAuthRequestBody | undefined {
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > max) {
-        reader.cancel().catch(() => undefined)
-        return 'too-large'
-      }
-      chunks.push(value)
-    }
-  } catch {
-    return 'unreadable'
-  }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
-}
-
-function parseJsonObject(bytes: Uint8Array): ExternalAuthRequestBody | undefined {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+    const value: unknown = JSON.parse(text)
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
     return value as ExternalAuthRequestBody
   } catch {
