@@ -65,6 +65,7 @@ describe('server entry over real HTTP', () => {
       }),
     })
     expect(authorized).toEqual([username])
+    if (completion.status !== 'complete') throw new Error('expected a completed flow')
     const accessToken = completion.accessToken ?? ''
     expect(accessToken).not.toBe('')
     const claims = await verifyLoginIDToken(accessToken, {

@@ -250,6 +250,7 @@ describe('createExternalAuthHandler against the simulator', () => {
       externalAuthenticator: () => 'otp-ok',
       tokenProvider,
     })
+    if (completion.status !== 'complete') throw new Error('expected a completed flow')
     const accessToken = completion.accessToken ?? ''
     expect(accessToken).not.toBe('')
     const claims = await verifyLoginIDToken(accessToken, {
