@@ -172,11 +172,9 @@ describe('client and error types', () => {
     if (isMfaError(err, 'ERR_TOKEN_REJECTED', 'ERR_EXTERNAL_DENIED')) {
       expectTypeOf(err.code).toEqualTypeOf<'ERR_TOKEN_REJECTED' | 'ERR_EXTERNAL_DENIED'>()
     }
-    // `instanceof` on the generic class gives MfaError<any>; annotate to get the code union.
     if (err instanceof MfaError) {
-      const e: MfaError = err
-      expectTypeOf(e.code).toEqualTypeOf<MfaErrorCode>()
-      if (e.code === 'ERR_ABORTED') expectTypeOf(e.code).toEqualTypeOf<'ERR_ABORTED'>()
+      expectTypeOf(err.code).toEqualTypeOf<MfaErrorCode>()
+      if (err.code === 'ERR_ABORTED') expectTypeOf(err.code).toEqualTypeOf<'ERR_ABORTED'>()
     }
   })
 })

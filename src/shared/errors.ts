@@ -93,10 +93,10 @@ const PREFIX = '[loginid-mfa-flow]'
  * }
  * ```
  */
-export class MfaError<C extends MfaErrorCode = MfaErrorCode> extends Error {
+export class MfaError extends Error {
   override readonly name = 'MfaError'
   /** What happened; a member of the closed {@link MfaErrorCode} union. */
-  readonly code: C
+  readonly code: MfaErrorCode
   /** HTTP status, for HTTP failures. */
   declare readonly status?: number
   /** LoginID's `msgCode`, for LoginID HTTP failures. */
@@ -106,7 +106,7 @@ export class MfaError<C extends MfaErrorCode = MfaErrorCode> extends Error {
   /** Request path (no host, no query), for HTTP failures. */
   declare readonly path?: string
 
-  constructor(code: C, message: string, options: MfaErrorOptions = {}) {
+  constructor(code: MfaErrorCode, message: string, options: MfaErrorOptions = {}) {
     const where = options.method && options.path ? ` ${options.method} ${options.path}:` : ''
     const http = [options.status, options.msgCode].filter(
       (part) => part !== undefined && part !== '',
@@ -148,6 +148,6 @@ export class MfaError<C extends MfaErrorCode = MfaErrorCode> extends Error {
 export function isMfaError<C extends MfaErrorCode = MfaErrorCode>(
   err: unknown,
   ...codes: C[]
-): err is MfaError<C> {
+): err is MfaError & { readonly code: C } {
   return err instanceof MfaError && (codes.length === 0 || codes.includes(err.code as C))
 }
