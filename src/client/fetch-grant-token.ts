@@ -72,7 +72,10 @@ export function fetchGrantToken<P = unknown>(
     }
     const token = (res.data as { token?: unknown } | null)?.token
     if (res.status >= 200 && res.status < 300 && typeof token === 'string' && token) return token
-    const { msgCode } = parseAppError(res.data)
+    // LoginID-style `{ msgCode }`, or the `{ error: code }` of createExternalAuthHandler.
+    const error = (res.data as { error?: unknown } | null)?.error
+    const msgCode =
+      parseAppError(res.data).msgCode ?? (typeof error === 'string' ? error : undefined)
     throw new MfaError(
       'ERR_TOKEN_PROVIDER',
       res.status < 300 ? 'the backend sent no token' : 'the backend refused a grant token',

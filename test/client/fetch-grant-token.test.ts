@@ -69,6 +69,17 @@ describe('fetchGrantToken', () => {
     })
   })
 
+  it('keeps the error code of a loginid-mfa-flow/server route as msgCode', async () => {
+    server.use(
+      http.post(URL_, () => HttpResponse.json({ error: 'ERR_UNAUTHORIZED' }, { status: 401 })),
+    )
+    await expect(fetchGrantToken(URL_)(ctx())).rejects.toMatchObject({
+      code: 'ERR_TOKEN_PROVIDER',
+      status: 401,
+      msgCode: 'ERR_UNAUTHORIZED',
+    })
+  })
+
   it('maps a network failure to ERR_TOKEN_PROVIDER and an abort to ERR_ABORTED', async () => {
     server.use(http.post(URL_, () => HttpResponse.error()))
     await expect(fetchGrantToken(URL_)(ctx())).rejects.toMatchObject({ code: 'ERR_TOKEN_PROVIDER' })
