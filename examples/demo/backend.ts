@@ -2,6 +2,7 @@
 // The demo app's backend: serves the page, runs the app's "own authentication" (a password, or a
 // demo identity provider that redirects), mints LoginID grant tokens for the user IT
 // authenticated (createExternalAuthHandler), and verifies the final LoginID access token.
+// Everything is in memory; it is a demo, not a template for storing sessions.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -207,15 +208,6 @@ export async function startDemoBackend(port = 0): Promise<DemoBackend> {
       res.end()
       return
     }
-    if (req.method === 'POST' && url.pathname === '/api/idp/exchange') {
-      // The app exchanges the IdP's one-time code for its own session.
-      const body = await readJson(req).catch(() => undefined)
-      const code = typeof body?.code === 'string' ? body.code : ''
-      const entry = idpCodes.get(code)
-      idpCodes.delete(code)
-      if (!entry || entry.expiresAt < Date.now()) return send(res, 401, { error: 'bad code' })
-      return startSession(res, entry.username, { username: entry.username })
-    }
     if (req.method === 'POST' && url.pathname === '/api/grant-token') {
       if (!grantHandler) return send(res, 503, { error: 'not ready' })
       return grantHandler(req, res)
@@ -256,9 +248,16 @@ export async function startDemoBackend(port = 0): Promise<DemoBackend> {
       grantHandler = toNodeListener(
         createExternalAuthHandler({
           management,
-          // Mint only for the user THIS app authenticated (its own session cookie); the username
-          // the browser sends is ignored.
-          authorize: (request) => {
+          // Mint only for the user THIS app authenticated: a one-time code from its identity
+          // provider (the redirect path), or its own session cookie (the password path). The
+          // username the browser sends is ignored.
+          authorize: (request, body) => {
+            const proof = body.proof as { idpCode?: unknown } | null | undefined
+            if (typeof proof?.idpCode === 'string') {
+              const entry = idpCodes.get(proof.idpCode)
+              idpCodes.delete(proof.idpCode)
+              return entry && entry.expiresAt >= Date.now() ? { username: entry.username } : null
+            }
             const username = sessionUser(request)
             return username === undefined ? null : { username }
           },

@@ -121,4 +121,26 @@ describe('the demo page in Chromium', () => {
       await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true })
     }
   })
+
+  it('signs in through the demo IdP: the page leaves, comes back and resumes the flow', async () => {
+    const before = requestsTo('/mfa/third-party/verify')
+    await page.click('#idp')
+    await page.waitForURL(/\/idp\/authorize/)
+    expect(await page.inputValue('input[name="username"]')).toBe(username)
+    // While the page is away, the suspended flow waits in sessionStorage (no tokens in it).
+    const snapshot = await page.evaluate(() => sessionStorage.getItem('loginid-mfa-flow:pending'))
+    expect(snapshot).toContain('"nonce"')
+    expect(snapshot).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/)
+    await page.click('#idp-approve')
+    await page.waitForSelector('#status[data-status="complete"], #status[data-status="error"]', {
+      timeout: 30_000,
+    })
+    const log = (await page.textContent('#log')) ?? ''
+    expect(await page.getAttribute('#status', 'data-status'), log).toBe('complete')
+    expect(await page.textContent('#status')).toContain(`Signed in as ${username}`)
+    expect(log).toContain('Returned from the identity provider')
+    expect(page.url()).toBe(`${demo.origin}/`)
+    expect(requestsTo('/mfa/third-party/verify')).toBe(before + 1)
+    expect(await page.evaluate(() => sessionStorage.getItem('loginid-mfa-flow:pending'))).toBeNull()
+  })
 })

@@ -5,9 +5,11 @@ import {
   createMfaClient,
   fetchGrantToken,
   isMfaError,
+  peekPendingMfa,
+  resumeMfa,
   runMfa,
 } from '../../../src/index.js'
-import type { MfaEvent, MfaStorage } from '../../../src/index.js'
+import type { MfaEvent, MfaStorage, RunMfaResult } from '../../../src/index.js'
 
 interface Config {
   loginidBaseUrl: string
@@ -59,6 +61,9 @@ function storage(forgetDevice: boolean): MfaStorage {
   return localStorage
 }
 
+/** What the app's own authentication hands its backend: a password login, or an IdP code. */
+type DemoProof = { method: 'password' } | { idpCode: string }
+
 /** The app's own authentication: the password form, checked by the app's backend. */
 async function passwordLogin(username: string): Promise<{ method: 'password' } | false> {
   const response = await fetch('/api/login', {
@@ -74,40 +79,40 @@ async function passwordLogin(username: string): Promise<{ method: 'password' } |
   return { method: 'password' }
 }
 
-async function run(kind: 'signup' | 'signin' | 'newdevice' | 'cancel') {
-  const username = $<HTMLInputElement>('username').value.trim()
+const onEvent = (event: MfaEvent) => {
+  const text = describe(event)
+  if (text) log(text)
+}
+
+function newClient(forgetDevice = false) {
+  return createMfaClient({
+    baseUrl: config.loginidBaseUrl,
+    webauthn: browserWebAuthn(),
+    storage: storage(forgetDevice),
+  })
+}
+
+/** Run one flow (or resume one) with the page's UI around it. */
+async function withUi(title: string, flow: () => Promise<RunMfaResult>) {
   logList.replaceChildren()
-  setStatus('running', `Running (${kind})…`)
+  setStatus('running', `${title}…`)
   for (const button of buttons) button.disabled = true
   try {
-    const client = createMfaClient({
-      baseUrl: config.loginidBaseUrl,
-      webauthn: browserWebAuthn(),
-      storage: storage(kind === 'newdevice'),
-    })
-    const result = await runMfa({
-      client,
-      username,
-      externalAuthenticator: (ctx) => {
-        log(`LoginID hands the decision to the app (reason: ${ctx.reason}).`)
-        return passwordLogin(ctx.username)
-      },
-      tokenProvider: fetchGrantToken('/api/grant-token'),
-      onEvent: (event) => {
-        const text = describe(event)
-        if (text) log(text)
-      },
-    })
-    if (result.status !== 'complete') throw new Error(`unexpected ${result.status}`)
-    const completion = result
+    const result = await flow()
+    if (result.status === 'redirect') {
+      log('The app sends you to its identity provider…')
+      location.assign(result.url)
+      return
+    }
+    // After MFA the backend checks LoginID's access token before it trusts the user.
     const verified = (await fetch('/api/verify', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ accessToken: completion.accessToken }),
+      body: JSON.stringify({ accessToken: result.accessToken }),
     }).then((r) => r.json())) as { verified: boolean; username?: string; error?: string }
     if (!verified.verified) throw new Error(`backend rejected the token: ${verified.error}`)
     log(`The backend verified LoginID's access token for ${verified.username}.`)
-    setStatus('complete', `Signed in as ${verified.username} (${completion.flow ?? 'done'}).`)
+    setStatus('complete', `Signed in as ${verified.username} (${result.flow ?? 'done'}).`)
   } catch (error) {
     const text = isMfaError(error) ? `${error.code}: ${error.message}` : String(error)
     log(text)
@@ -117,6 +122,68 @@ async function run(kind: 'signup' | 'signin' | 'newdevice' | 'cancel') {
   }
 }
 
+function run(kind: 'signup' | 'signin' | 'newdevice' | 'cancel') {
+  const username = $<HTMLInputElement>('username').value.trim()
+  return withUi(`Running (${kind})`, () =>
+    runMfa({
+      client: newClient(kind === 'newdevice'),
+      username,
+      externalAuthenticator: (ctx) => {
+        log(`LoginID hands the decision to the app (reason: ${ctx.reason}).`)
+        return passwordLogin(ctx.username)
+      },
+      tokenProvider: fetchGrantToken('/api/grant-token'),
+      onEvent,
+    }),
+  )
+}
+
+/** The app's own authentication through its identity provider: the page leaves and comes back. */
+function signInWithIdp() {
+  const username = $<HTMLInputElement>('username').value.trim()
+  return withUi('Signing in with the IdP', () =>
+    runMfa({
+      client: newClient(),
+      username,
+      // Prefer the IdP over a passkey for this button, when LoginID offers external.
+      chooseAction: (result) =>
+        result.remainingFactors.some((f) => f.type === 'external') ? 'external' : undefined,
+      externalAuthenticator: (ctx) => {
+        log(`LoginID hands the decision to the app (reason: ${ctx.reason}).`)
+        const url = new URL('/idp/authorize', location.origin)
+        url.searchParams.set('login_hint', ctx.username)
+        url.searchParams.set('return_to', '/')
+        url.searchParams.set('state', ctx.resumeNonce) // the IdP hands it back; resumeMfa checks it
+        return ctx.redirect(url, { username: ctx.username })
+      },
+      tokenProvider: fetchGrantToken('/api/grant-token'),
+      onEvent,
+    }),
+  )
+}
+
+/** Back from the IdP: `?idp_code=...&state=<nonce>`. */
+async function resumeFromIdp(params: URLSearchParams) {
+  history.replaceState(null, '', '/') // the code is single-use; keep it out of the history
+  const pending = await peekPendingMfa<{ username: string }>()
+  if (pending) $<HTMLInputElement>('username').value = pending.username
+  await withUi('Back from the IdP', async () => {
+    log('Returned from the identity provider; resuming the LoginID flow.')
+    return resumeMfa<DemoProof>({
+      client: newClient(),
+      proof: { idpCode: params.get('idp_code') ?? '' },
+      nonce: params.get('state') ?? '',
+      tokenProvider: fetchGrantToken('/api/grant-token'),
+      externalAuthenticator: (ctx) => passwordLogin(ctx.username),
+      onEvent,
+    })
+  })
+}
+
 for (const kind of ['signup', 'signin', 'newdevice', 'cancel'] as const) {
   $(kind).addEventListener('click', () => void run(kind))
 }
+$('idp').addEventListener('click', () => void signInWithIdp())
+
+const params = new URLSearchParams(location.search)
+if (params.has('idp_code')) await resumeFromIdp(params)
