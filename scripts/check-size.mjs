@@ -12,10 +12,15 @@ const external = [
   'node:*',
 ]
 
-/** Budgets in bytes, gzip. */
+/**
+ * Budgets in bytes, gzip. The client entry started at 4 KB for the skeleton; it now holds the
+ * whole driver (passkeys with fallback, OTP, external, redirect/resume, abort, deadlines, events),
+ * the LoginID client and the browser WebAuthn adapter, measured at 10.3 KB (0.1.0). The budget
+ * leaves a little headroom so that growth is a decision, not an accident.
+ */
 const budgets = {
-  'dist/index.js': 4 * 1024,
-  'dist/server.js': 6 * 1024,
+  'dist/index.js': 11 * 1024,
+  'dist/server.js': 6.5 * 1024,
   'dist/testing.js': 20 * 1024,
 }
 
