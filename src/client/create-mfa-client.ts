@@ -127,7 +127,7 @@ function deviceInfo(deviceId: string | undefined): DeviceInfo {
  *
  * @see https://docs.loginid.io/user-scenario/authentication/mfa/startup/
  *
- * @example Run a flow with `runMfa`
+ * @example Run a flow with runMfa
  * ```ts
  * import { createMfaClient, runMfa, fetchGrantToken } from 'loginid-mfa-flow'
  *

@@ -144,7 +144,7 @@ const STATUS: Record<ExternalAuthErrorCode, number> = {
  * @throws MfaError `ERR_INVALID_ARGUMENT` for bad options (at creation, not per request)
  * @see https://docs.loginid.io/user-scenario/authentication/mfa/fallback-custom/
  *
- * @example Next.js App Router (`app/api/loginid/grant/route.ts`)
+ * @example Next.js App Router (app/api/loginid/grant/route.ts)
  * ```ts
  * import { createExternalAuthHandler, createManagementClient } from 'loginid-mfa-flow/server'
  *

@@ -133,7 +133,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/
  *   or `retryDelayMs`
  * @see https://docs.loginid.io/backend-integration/generating-authz-tokens/
  *
- * @example Mint a grant token for the `external` factor
+ * @example Mint a grant token for the external factor
  * ```ts
  * import { createManagementClient } from 'loginid-mfa-flow/server'
  *

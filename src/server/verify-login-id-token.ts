@@ -111,7 +111,7 @@ function jwksFor(baseUrl: string): RemoteJwks {
  *   another status or is not a key set)
  * @see https://docs.loginid.io/backend-integration/verify-token/
  *
- * @example Check the token the browser got from `runMfa`
+ * @example Check the token the browser got from runMfa
  * ```ts
  * import { verifyLoginIDToken, isMfaError } from 'loginid-mfa-flow/server'
  *

@@ -82,7 +82,7 @@ const PREFIX = '[loginid-mfa-flow]'
  * `msgCode`, `method` and `path` say where. It never holds a header value: the `Authorization`
  * header carries the API key on the server and the MFA session in the browser.
  *
- * @example Narrow with `code`
+ * @example Narrow with the code
  * ```ts
  * try {
  *   await runMfa(options)
