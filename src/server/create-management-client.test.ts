@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { http, HttpResponse, delay } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -21,7 +22,8 @@ function client(extra: Partial<Parameters<typeof createManagementClient>[0]> = {
 
 /** Everything an error exposes, nested causes included. */
 function exposed(error: unknown): string {
-  const parts: string[] = []
+  // What console.log / a logger prints: own properties of every error in the chain.
+  const parts: string[] = [inspect(error, { depth: 20 })]
   let current: unknown = error
   for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
     parts.push(String(current))
@@ -285,6 +287,35 @@ describe('createManagementClient', () => {
       }) as typeof fetch,
     })
     errors.push(await failure(leaky.grantExternalAuth('alice')))
+    // A fetch that attaches the request (its headers, as data or as a Headers object) to the
+    // error it throws, directly or one level down, as some HTTP libraries do.
+    const attaching = [
+      (init?: RequestInit) =>
+        Object.assign(new TypeError('fetch failed'), {
+          request: { headers: { authorization: new Headers(init?.headers).get('authorization') } },
+        }),
+      (init?: RequestInit) =>
+        Object.assign(new TypeError('fetch failed'), { headers: new Headers(init?.headers) }),
+      (init?: RequestInit) =>
+        new TypeError('fetch failed', {
+          cause: new AggregateError([
+            Object.assign(new Error('ECONNRESET'), { options: { headers: init?.headers } }),
+          ]),
+        }),
+    ]
+    for (const make of attaching) {
+      const attached = createManagementClient({
+        baseUrl: BASE,
+        apiKey: API_KEY,
+        retries: 0,
+        fetch: (async (_input: RequestInfo | URL, init?: RequestInit) => {
+          throw make(init)
+        }) as typeof fetch,
+      })
+      const error = await failure(attached.grantExternalAuth('alice'))
+      expect(error.code).toBe('ERR_NETWORK')
+      errors.push(error)
+    }
     for (const error of errors) {
       const text = exposed(error)
       for (const secret of secrets) expect(text).not.toContain(secret)

@@ -367,18 +367,36 @@ function redact(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * Whether an error chain (messages, stacks, nested causes) may mention a secret. A non-Error
- * anywhere in the chain counts as a mention: it is not worth inspecting.
+ * Whether an error chain may mention a secret: messages, stacks, nested causes, `AggregateError`
+ * members and every own property (a fetch implementation may attach the request, its headers
+ * or its options to the error it throws; `console.log(error)` and `JSON.stringify` show them).
+ * Anything that cannot be inspected as plain data (a non-Error cause, a `Headers` or `Request`
+ * object, a cycle) counts as a mention: it is not worth the risk.
  */
 function mentionsSecret(value: unknown, secrets: readonly string[]): boolean {
-  let current = value
-  for (let depth = 0; current !== undefined && depth < 8; depth++) {
-    if (!(current instanceof Error)) return true
-    const text = `${current.message}\n${current.stack ?? ''}`
-    if (secrets.some((secret) => text.includes(secret))) return true
-    current = current.cause
+  if (!(value instanceof Error)) return true
+  let text: string
+  try {
+    text = JSON.stringify(value, (_key, item: unknown) => {
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) return item
+      if (item instanceof Error) {
+        return {
+          ...item,
+          name: item.name,
+          message: item.message,
+          stack: item.stack,
+          cause: item.cause,
+          errors: (item as { errors?: unknown }).errors,
+        }
+      }
+      const proto = Object.getPrototypeOf(item) as unknown
+      if (proto === Object.prototype || proto === null) return item
+      throw new TypeError('not plain data')
+    })
+  } catch {
+    return true
   }
-  return current !== undefined
+  return secrets.some((secret) => text.includes(secret))
 }
 
 /** Wait `ms`, or less when `signal` aborts (the caller then checks `signal.aborted`). */
