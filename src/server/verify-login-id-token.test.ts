@@ -140,6 +140,11 @@ describe('verifyLoginIDToken', () => {
       [claimsFor(a, { nbf: Math.floor(Date.now() / 1000) + 600 }), {}],
       [claimsFor(a, { username: undefined }), {}],
       [claimsFor(a, { sub: undefined }), {}],
+      // LoginID's other tokens share iss, aud and the key: none passes for an access token.
+      [claimsFor(a, { tokenType: 'idToken' }), {}],
+      [claimsFor(a, { tokenType: 'refreshToken' }), {}],
+      [claimsFor(a, { tokenType: 'payloadSignature' }), {}],
+      [claimsFor(a, { tokenType: 'grant', scopes: ['passkey:read'] }), {}],
     ]
     for (const [claims, options] of cases) {
       const token = await sign(claims)
@@ -147,6 +152,11 @@ describe('verifyLoginIDToken', () => {
         verifyLoginIDToken(token, { baseUrl: a.baseUrl, ...options }),
       ).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIMS' })
     }
+    await expect(
+      verifyLoginIDToken(await sign(claimsFor(a, { tokenType: 'jwtAccess' })), {
+        baseUrl: a.baseUrl,
+      }),
+    ).resolves.toMatchObject({ tokenType: 'jwtAccess' })
     // an explicit appId is what aud must match
     const custom = await sign(claimsFor(a, { aud: 'custom-id' }))
     await expect(
@@ -188,6 +198,10 @@ describe('verifyLoginIDToken', () => {
       ['', { baseUrl: 'https://a.api.loginid.test' }],
       [token, { baseUrl: 'http://a.api.loginid.test' }],
       [token, { baseUrl: 'https://a.api.loginid.test', clockToleranceSec: -1 }],
+      // milliseconds by mistake, or a tolerance that keeps expired tokens alive
+      [token, { baseUrl: 'https://a.api.loginid.test', clockToleranceSec: 30_000 }],
+      [token, { baseUrl: 'https://a.api.loginid.test', clockToleranceSec: Number.NaN }],
+      [token, { baseUrl: 'https://a.api.loginid.test', clockToleranceSec: '5' as never }],
       [token, { baseUrl: 'https://a.api.loginid.test', username: '' }],
     ]
     for (const [t, options] of bad) {

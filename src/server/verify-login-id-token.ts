@@ -23,7 +23,8 @@ export interface VerifyLoginIDTokenOptions {
   /** When given, the token's `username` claim must equal it (your own session's user). */
   username?: string
   /**
-   * Tolerated clock skew for `exp`, `nbf` and `iat`, in seconds.
+   * Tolerated clock skew for `exp`, `nbf` and `iat`, in seconds, from 0 to 300. (A larger value
+   * is refused: it would keep expired tokens alive, and is usually milliseconds passed by mistake.)
    *
    * @defaultValue 0
    */
@@ -56,6 +57,9 @@ export interface LoginIDTokenClaims {
 
 const JWKS_PATH = '/fido2/v2/.well-known/jwks.json'
 const MAX_TOKEN_LENGTH = 16_384
+const MAX_CLOCK_TOLERANCE_SEC = 300
+/** LoginID's `tokenType` for access tokens; id, refresh, grant and signature tokens differ. */
+const ACCESS_TOKEN_TYPE = 'jwtAccess'
 
 type RemoteJwks = ReturnType<typeof createRemoteJWKSet>
 
@@ -100,11 +104,14 @@ function jwksFor(baseUrl: string): RemoteJwks {
  * Verify a LoginID access token offline: ES256 signature against the app's JWKS
  * (`{baseUrl}/fido2/v2/.well-known/jwks.json`, fetched once and cached per base URL; an unknown
  * `kid` triggers a refetch at most every 30 s), `iss` = the base URL, `aud` = the app id, `exp`,
- * `nbf`, and `username` when given. `exp`, `iat`, `sub` and `username` are required.
+ * `nbf`, and `username` when given. `exp`, `iat`, `sub` and `username` are required, and a
+ * `tokenType` claim, when present, must be `jwtAccess` (LoginID signs its id, refresh and
+ * payload-signature tokens with the same key, issuer and audience).
  *
  * @returns the token's claims
  * @throws MfaError `ERR_INVALID_ARGUMENT` (bad options or an empty token), `ERR_TOKEN_EXPIRED`,
- *   `ERR_TOKEN_CLAIMS` (wrong `iss`, `aud`, `username`, a future `nbf`, a missing claim),
+ *   `ERR_TOKEN_CLAIMS` (wrong `iss`, `aud`, `username`, `tokenType`, a future `nbf`, a missing
+ *   claim),
  *   `ERR_TOKEN_INVALID` (malformed, not ES256, bad signature, no matching key),
  *   `ERR_NETWORK`, `ERR_TIMEOUT`, `ERR_LOGINID_UNAVAILABLE` (JWKS answered 5xx),
  *   `ERR_NOT_FOUND` (JWKS answered 404: a wrong `baseUrl`), `ERR_BAD_RESPONSE` (JWKS answered
@@ -143,8 +150,16 @@ export async function verifyLoginIDToken(
   if (username !== undefined && (typeof username !== 'string' || username.trim() === '')) {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'username must be a non-empty string')
   }
-  if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0) {
-    throw new MfaError('ERR_INVALID_ARGUMENT', 'clockToleranceSec must be a non-negative number')
+  if (
+    typeof clockToleranceSec !== 'number' ||
+    !Number.isFinite(clockToleranceSec) ||
+    clockToleranceSec < 0 ||
+    clockToleranceSec > MAX_CLOCK_TOLERANCE_SEC
+  ) {
+    throw new MfaError(
+      'ERR_INVALID_ARGUMENT',
+      `clockToleranceSec must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SEC}`,
+    )
   }
   if (typeof token !== 'string' || token.trim() === '') {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'token must be a non-empty string')
@@ -164,6 +179,11 @@ export async function verifyLoginIDToken(
     }))
   } catch (error) {
     throw mapJoseError(error)
+  }
+  if (payload.tokenType !== undefined && payload.tokenType !== ACCESS_TOKEN_TYPE) {
+    // Same issuer, audience and key as an access token: an id, refresh, grant or payload
+    // signature token must not pass for one.
+    throw new MfaError('ERR_TOKEN_CLAIMS', 'the token is not an access token ("tokenType")')
   }
   if (typeof payload.username !== 'string' || payload.username === '') {
     throw new MfaError('ERR_TOKEN_CLAIMS', 'the token has no "username" claim')

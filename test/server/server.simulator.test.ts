@@ -294,8 +294,17 @@ describe('verifyLoginIDToken against the simulator', () => {
     expect(typeof claims.sub).toBe('string')
   })
 
-  it('rejects a tampered, wrong-audience or wrong-user token', async () => {
-    const { accessToken } = await completeFlow()
+  it('rejects a tampered, wrong-audience or wrong-user token, and id and grant tokens', async () => {
+    const { accessToken, idToken } = await completeFlow()
+    // The id token has the same issuer, audience, user and key: it is not an access token.
+    await expect(verifyLoginIDToken(idToken, { baseUrl: sim.baseUrl })).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIMS',
+    })
+    // Neither is a scoped grant token the management API minted.
+    const { token: grant } = await management().grant('newcomer@example.com', ['passkey:read'])
+    await expect(verifyLoginIDToken(grant, { baseUrl: sim.baseUrl })).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIMS',
+    })
     const [header, payload, signature] = accessToken.split('.') as [string, string, string]
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as object
     const forged = Buffer.from(JSON.stringify({ ...claims, username: 'alice@example.com' }))
