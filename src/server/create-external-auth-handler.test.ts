@@ -38,6 +38,7 @@ async function expectError(response: Response, status: number, code: string) {
   expect(response.status).toBe(status)
   expect(response.headers.get('cache-control')).toBe('no-store')
   expect(response.headers.get('content-type')).toBe('application/json')
+  expect(response.headers.get('vary')).toContain('Origin')
   expect(await response.json()).toEqual({ error: code })
 }
 
@@ -143,6 +144,12 @@ describe('createExternalAuthHandler', () => {
     const same = await handler(post(goodBody))
     expect(same.status).toBe(200)
     expect(same.headers.get('access-control-allow-origin')).toBeNull()
+    expect(same.headers.get('access-control-allow-credentials')).toBeNull()
+    expect(same.headers.get('vary')).toBe('Origin')
+    // A foreign origin gets no CORS header at all (its page cannot read the answer).
+    const foreign = await handler(post(goodBody, { origin: 'https://evil.example' }))
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull()
+    expect(foreign.headers.get('access-control-allow-credentials')).toBeNull()
   })
 
   it('allowMissingOrigin lets non-browser callers without Origin through', async () => {
@@ -173,7 +180,16 @@ describe('createExternalAuthHandler', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example.net')
     expect(ok.headers.get('access-control-allow-methods')).toBe('POST')
     expect(ok.headers.get('access-control-allow-headers')).toBe('content-type, x-csrf-token')
-    await expectError(await handler(preflight('https://evil.example')), 403, 'ERR_ORIGIN_FORBIDDEN')
+    expect(ok.headers.get('access-control-allow-credentials')).toBe('true')
+    expect(ok.headers.get('cache-control')).toBe('no-store')
+    expect(ok.headers.get('vary')).toContain('Origin')
+    const denied = await handler(preflight('https://evil.example'))
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull()
+    expect(denied.headers.get('access-control-allow-credentials')).toBeNull()
+    expect(denied.headers.get('access-control-allow-methods')).toBeNull()
+    await expectError(denied, 403, 'ERR_ORIGIN_FORBIDDEN')
+    // Same-origin callers never preflight; a preflight claiming the own origin is not answered.
+    await expectError(await handler(preflight(ORIGIN)), 403, 'ERR_ORIGIN_FORBIDDEN')
   })
 
   it('400 for invalid JSON, non-objects and invalid UTF-8', async () => {

@@ -320,10 +320,13 @@ function parseJsonObject(text: string): ExternalAuthRequestBody | undefined {
   }
 }
 
+// Every answer depends on `Origin` (CORS headers, 403), so every answer says so: a shared cache
+// that ignores `no-store` still cannot serve one origin's answer to another.
 const BASE_HEADERS = {
   'Content-Type': 'application/json',
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
+  Vary: 'Origin',
 }
 
 function json(status: number, body: unknown, extra?: Record<string, string>): Response {
@@ -360,6 +363,7 @@ function preflight(cors: Record<string, string>, requested: string | null): Resp
       requested !== null && HEADER_LIST.test(requested.trim()) ? requested.trim() : 'Content-Type',
     'Access-Control-Max-Age': '600',
     'Cache-Control': 'no-store',
+    Vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
   }
   return new Response(null, { status: 204, headers })
 }
