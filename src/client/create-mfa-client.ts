@@ -48,21 +48,29 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  * exactly `toMfaSessionDetails` of `@loginid/websdk3` (PROTOCOL.md b.4), without trust ids.
  */
 function toSessionResult(info: MfaInfo, data: MfaBody = {}): MfaSessionResult {
-  const next = info.next ?? []
+  // Tolerant: skip entries without an action name, and options that are not objects.
+  const next = (Array.isArray(info.next) ? info.next : []).filter(
+    (a) => isObject(a) && isObject(a.action) && typeof a.action.name === 'string',
+  )
   const isComplete = !!(data.accessToken || data.payloadSignature)
-  const remainingFactors = next.map(({ action, options = [] }): RemainingFactor => {
+  const remainingFactors = next.map(({ action, options: raw }): RemainingFactor => {
+    const options = Array.isArray(raw) ? raw.filter(isObject) : []
     const factor: RemainingFactor = {
       type: action.name as MfaFactorName,
-      label: action.label ?? action.name,
+      label: typeof action.label === 'string' ? action.label : action.name,
     }
-    if (action.desc) factor.description = action.desc
+    if (typeof action.desc === 'string' && action.desc) factor.description = action.desc
     if (action.name === 'otp:email' || action.name === 'otp:sms') {
-      const labels = options.flatMap((option) => (option.label ? [option.label] : []))
+      const labels = options.flatMap((o) =>
+        typeof o.label === 'string' && o.label ? [o.label] : [],
+      )
       if (labels.length > 0) factor.options = labels
     }
     if (action.name.startsWith('passkey:')) {
       // Skip trust-id options (merchantTrustID, walletTrustID): PROTOCOL.md f.9.
-      const value = options.find((o) => o.value && !o.name?.endsWith('TrustID'))?.value
+      const value = options.find(
+        (o) => typeof o.value === 'string' && o.value && !String(o.name).endsWith('TrustID'),
+      )?.value
       if (value) factor.value = value
     }
     return factor
@@ -82,6 +90,12 @@ function toSessionResult(info: MfaInfo, data: MfaBody = {}): MfaSessionResult {
     ...(isComplete && data.deviceId && { deviceId: data.deviceId }),
     ...(data.passkeyInfo && { passkeyCredential: data.passkeyInfo }),
   }
+}
+
+/** LoginID's flow, tolerating other casings (`"signup"` in LoginID's docs: PROTOCOL.md f.10). */
+function toFlow(flow: unknown): MfaFlow | undefined {
+  const lower = typeof flow === 'string' ? flow.toLowerCase() : ''
+  return lower === 'signup' ? 'signUp' : lower === 'signin' ? 'signIn' : undefined
 }
 
 /** Passkey options from an action value: base64url JSON, a bare segment or a JWT (PROTOCOL.md c.1). */
@@ -249,13 +263,9 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     if (!isObject(data)) throw bad('LoginID sent a body that is not a JSON object', full)
     const body = data as MfaBody & { session?: unknown; next?: unknown }
     const next = body.next ?? []
-    if (
-      !Array.isArray(next) ||
-      !next.every((a) => isObject(a) && isObject(a.action) && typeof a.action.name === 'string')
-    ) {
-      throw bad('LoginID sent an invalid list of next actions', full)
-    }
-    const flow = body.flow ?? info.flow
+    // Entries without an action name are skipped (toSessionResult); a non-list is an error.
+    if (!Array.isArray(next)) throw bad('LoginID sent an invalid list of next actions', full)
+    const flow = toFlow(body.flow) ?? info.flow
     const base = { ...(info.username && { username: info.username }), ...(flow && { flow }) }
     if (body.accessToken || body.payloadSignature) {
       const done: MfaInfo = { ...base, next: [] }
@@ -369,8 +379,9 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
       if (factor === 'passkey:tx' && txPayload) {
         // Update the transaction payload first; LoginID answers with a new session and options.
         const res = await post('payload', { payload: txPayload }, info.session, signal)
-        await accept(res.data, info, 'payload')
-        info = (await loadCurrent()) ?? info
+        const updated = await accept(res.data, info, 'payload')
+        // This flow's new info (not `current`: another flow may have replaced it meanwhile).
+        info = (updated.session && sessions.get(updated.session)) || info
         return passkey(factor, info, undefined, actionOptions)
       }
       if (factor.startsWith('passkey:')) return passkey(factor, info, payload, actionOptions)

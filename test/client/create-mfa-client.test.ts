@@ -138,12 +138,36 @@ describe('beginFlow', () => {
   it.each([
     ['a 200 without tokens or session', { msg: 'x', msgCode: 'x' }],
     ['a next that is not a list', { session: 's', next: 'external' }],
-    ['an action without a name', { session: 's', next: [{ action: {} }] }],
   ])('rejects %s with ERR_BAD_RESPONSE', async (_name, body) => {
     server.use(http.post(url('begin'), () => HttpResponse.json(body)))
     await expect(createMfaClient({ baseUrl: sim.baseUrl }).beginFlow(ADA)).rejects.toMatchObject({
       code: 'ERR_BAD_RESPONSE',
     })
+  })
+
+  it('decodes tolerantly: skips nameless actions and odd options, accepts a lower-case flow', async () => {
+    server.use(
+      http.post(url('begin'), () =>
+        HttpResponse.json({
+          flow: 'signup',
+          session: 's',
+          next: [
+            { action: {} },
+            null,
+            { action: { name: 'otp:email', label: 'Email' }, options: [null, { label: ADA }] },
+            { action: { name: 'otp:sms', label: 'SMS' }, options: null },
+            { action: { name: 'passkey:auth' }, options: [7, { value: 'opts' }] },
+          ],
+        }),
+      ),
+    )
+    const result = await createMfaClient({ baseUrl: sim.baseUrl }).beginFlow(ADA)
+    expect(result).toMatchObject({ flow: 'signUp', nextAction: 'passkey:auth', session: 's' })
+    expect(result.remainingFactors).toEqual([
+      { type: 'otp:email', label: 'Email', options: [ADA] },
+      { type: 'otp:sms', label: 'SMS' },
+      { type: 'passkey:auth', label: 'passkey:auth', value: 'opts' },
+    ])
   })
 
   it('fails with ERR_TIMEOUT after timeoutMs and with ERR_ABORTED on its signal', async () => {
@@ -330,6 +354,64 @@ describe('performAction', () => {
     const result = await client.performAction('passkey:tx', { txPayload: 'pay 10 EUR' })
     expect(bodies).toEqual([{ payload: 'pay 10 EUR' }])
     expect(result.payloadSignature).toBe('sess-tx')
+  })
+
+  it('keeps passkey:tx on its own flow while another flow on the client moves on', async () => {
+    let begun = 0
+    server.use(
+      http.post(url('begin'), () =>
+        HttpResponse.json(
+          nextBody(
+            [
+              {
+                action: { name: 'passkey:tx', label: 'P' },
+                options: [{ value: b64url(REQUEST_OPTIONS) }],
+              },
+            ],
+            `sess-${++begun}`,
+          ),
+        ),
+      ),
+      http.post(url('payload'), ({ request }) =>
+        HttpResponse.json(
+          nextBody(
+            [
+              {
+                action: { name: 'passkey:tx', label: 'P' },
+                options: [{ value: b64url(REQUEST_OPTIONS) }],
+              },
+            ],
+            `tx-${request.headers.get('authorization') ?? ''}`,
+          ),
+        ),
+      ),
+      http.post(url('passkey/tx'), ({ request }) =>
+        HttpResponse.json({ payloadSignature: request.headers.get('authorization') }),
+      ),
+    )
+    // The first flow's write after /mfa/payload hangs until the second flow has updated too.
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    let writes = 0
+    const storage: MfaStorage = {
+      getItem: () => null,
+      setItem: async () => {
+        if (++writes === 3) await held
+      },
+      removeItem: () => undefined,
+    }
+    const client = createMfaClient({
+      baseUrl: sim.baseUrl,
+      storage,
+      webauthn: { create: () => Promise.reject(new Error('unused')), get: async () => ASSERTION },
+    })
+    const a = await client.beginFlow(ADA)
+    const b = await client.beginFlow(ADA)
+    const first = client.performAction('passkey:tx', { session: a.session, txPayload: 'A' })
+    await vi.waitFor(() => expect(writes).toBe(3))
+    await client.performAction('passkey:tx', { session: b.session, txPayload: 'B' })
+    release()
+    expect((await first).payloadSignature).toBe('tx-sess-1')
   })
 
   it('runs a real flow with the simulator and a software authenticator', async () => {
