@@ -130,6 +130,34 @@ describe('verifyLoginIDToken', () => {
     }
   })
 
+  it('accepts ES256 only, even when the JWKS holds keys for other algorithms', async () => {
+    const rsa = await generateKeyPair('RS256', { extractable: true })
+    const p384 = await generateKeyPair('ES384', { extractable: true })
+    const keys = [
+      jwk,
+      { ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256', use: 'sig' },
+      { ...(await exportJWK(p384.publicKey)), kid: 'p384', alg: 'ES384', use: 'sig' },
+    ]
+    const a = app(() => HttpResponse.json({ keys }))
+    const signWith = (alg: string, kid: string, signer: CryptoKey) =>
+      new SignJWT(claimsFor(a))
+        .setProtectedHeader({ alg, kid })
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(signer)
+    await expect(
+      verifyLoginIDToken(await signWith('ES256', 'k1', key), { baseUrl: a.baseUrl }),
+    ).resolves.toMatchObject({ username: 'alice' })
+    for (const token of [
+      await signWith('RS256', 'rsa', rsa.privateKey),
+      await signWith('ES384', 'p384', p384.privateKey),
+    ]) {
+      await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).rejects.toMatchObject({
+        code: 'ERR_TOKEN_INVALID',
+      })
+    }
+  })
+
   it('rejects wrong audience, issuer, user, future nbf and missing claims with ERR_TOKEN_CLAIMS', async () => {
     const a = app()
     const cases: [JWTPayload, { appId?: string; username?: string }][] = [
