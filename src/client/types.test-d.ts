@@ -14,6 +14,7 @@ import type {
   ExternalRedirectRequest,
   MfaClient,
   MfaCompletion,
+  MfaCompletionSummary,
   MfaErrorCode,
   MfaEvent,
   MfaRedirect,
@@ -107,7 +108,9 @@ describe('runMfa types', () => {
           expectTypeOf(event.error).toEqualTypeOf<MfaError>()
           break
         case 'complete':
-          expectTypeOf(event.completion).toEqualTypeOf<MfaCompletion>()
+          expectTypeOf(event.completion).toEqualTypeOf<MfaCompletionSummary>()
+          // @ts-expect-error -- events never carry the tokens
+          void event.completion.accessToken
           break
         case 'redirect':
           expectTypeOf(event.action).toEqualTypeOf<'external'>()

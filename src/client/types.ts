@@ -368,13 +368,23 @@ export interface MfaRedirectEvent extends MfaEventBase {
   expiresAt: number
 }
 
+/**
+ * The completion as {@link MfaCompleteEvent} carries it: everything but the tokens, which never
+ * go to listeners (events feed progress UIs and telemetry).
+ */
+export type MfaCompletionSummary = Omit<
+  MfaCompletion,
+  'accessToken' | 'idToken' | 'refreshToken' | 'payloadSignature'
+>
+
 /** The run completed. */
 export interface MfaCompleteEvent extends MfaEventBase {
   type: 'complete'
   /** The last factor run, if any. */
   action: MfaFactorName | undefined
   attempt: number
-  completion: MfaCompletion
+  /** What the run resolves to, without `accessToken`, `idToken`, `refreshToken` and `payloadSignature`. */
+  completion: MfaCompletionSummary
 }
 
 /** The run failed. */

@@ -21,6 +21,7 @@ import type {
   ExternalAuthReason,
   ExternalRedirectRequest,
   MfaCompletion,
+  MfaCompletionSummary,
   MfaEvent,
   MfaStep,
   MfaStepOutcome,
@@ -63,6 +64,19 @@ const isDuration = (n: unknown): boolean =>
 const SESSION_CODES = ['session_expired', 'unauthorized']
 
 /**
+ * A cause that is safe to keep: an HTTP library's error (ofetch's `FetchError`, an axios error)
+ * references the request and its `Authorization` header, so only its low-level cause is kept.
+ */
+function safeCause(error: unknown): unknown {
+  const e = error as { name?: unknown; cause?: unknown } | null
+  const holdsRequest =
+    typeof e === 'object' &&
+    e !== null &&
+    (e.name === 'FetchError' || 'options' in e || 'request' in e || 'config' in e)
+  return holdsRequest ? (e.cause instanceof Error ? e.cause : undefined) : error
+}
+
+/**
  * Any error a client threw, as an MfaError. A `LoginIDMfa` throws `ApiError { status, body }`
  * (its `request` holds the session header, so it is never kept), `LoginIDError`, `TypeError`.
  */
@@ -76,9 +90,11 @@ function normalize(error: unknown): MfaError {
       ...(msgCode !== undefined && { msgCode }),
     })
   }
-  return e?.name === 'TypeError'
-    ? new MfaError('ERR_NETWORK', 'could not reach LoginID', { cause: error })
-    : new MfaError('ERR_BAD_RESPONSE', 'the MFA client failed', { cause: error })
+  const cause = safeCause(error)
+  const options = cause === undefined ? {} : { cause }
+  return e?.name === 'TypeError' || e?.name === 'FetchError'
+    ? new MfaError('ERR_NETWORK', 'could not reach LoginID', options)
+    : new MfaError('ERR_BAD_RESPONSE', 'the MFA client failed', options)
 }
 
 /** A passkey ceremony failure (from the built-in client, a `LoginIDMfa`, or an adapter), else undefined. */
@@ -288,19 +304,23 @@ export async function driveMfa<P>(
       emit({ type: 'step:done', action, attempt, step: stepNo, outcome, elapsedMs: elapsed() })
     }
 
-    const completion: MfaCompletion = {
+    // Events go to progress UIs and telemetry: the summary never holds a token.
+    const summary: MfaCompletionSummary = {
       status: 'complete',
       username: result.username ?? username,
       steps,
-      ...(result.accessToken && { accessToken: result.accessToken }),
-      ...(result.idToken && { idToken: result.idToken }),
-      ...(result.refreshToken && { refreshToken: result.refreshToken }),
-      ...(result.payloadSignature && { payloadSignature: result.payloadSignature }),
       ...(result.deviceId && { deviceId: result.deviceId }),
       ...(result.flow && { flow: result.flow }),
       ...(result.passkeyCredential && { passkeyCredential: result.passkeyCredential }),
     }
-    emit({ type: 'complete', action, attempt, completion, elapsedMs: elapsed() })
+    const completion: MfaCompletion = {
+      ...summary,
+      ...(result.accessToken && { accessToken: result.accessToken }),
+      ...(result.idToken && { idToken: result.idToken }),
+      ...(result.refreshToken && { refreshToken: result.refreshToken }),
+      ...(result.payloadSignature && { payloadSignature: result.payloadSignature }),
+    }
+    emit({ type: 'complete', action, attempt, completion: summary, elapsedMs: elapsed() })
     return completion
   } catch (caught) {
     // A snapshot write the run gave up on (abort, deadline, storage error) must not survive.
@@ -363,7 +383,9 @@ export async function driveMfa<P>(
         name = (await guard(run.signal, () => chooseAction(result))) ?? name
       } catch (cause) {
         if (run.signal.aborted) throw cause
-        throw new MfaError('ERR_UNSUPPORTED_ACTION', 'chooseAction failed', { cause })
+        throw new MfaError('ERR_UNSUPPORTED_ACTION', 'chooseAction failed', {
+          cause: safeCause(cause),
+        })
       }
     }
     if (name === undefined) {
@@ -392,7 +414,7 @@ export async function driveMfa<P>(
       return await guard(stepSignal, fn)
     } catch (cause) {
       if (stepSignal.aborted || isMfaError(cause, code)) throw cause
-      throw new MfaError(code, message, { cause })
+      throw new MfaError(code, message, { cause: safeCause(cause) })
     }
   }
 
