@@ -545,6 +545,44 @@ describe('LoginID failures', () => {
   })
 })
 
+describe('causes', () => {
+  /** What ofetch throws for a network failure: it references the request and its headers. */
+  const fetchError = (): Error =>
+    Object.assign(new Error('[POST] "/x": <no response> fetch failed'), {
+      name: 'FetchError',
+      options: { headers: { Authorization: 'sess-secret' } },
+      request: '/x',
+      cause: new TypeError('fetch failed'),
+    })
+  const causes = (err: unknown): unknown[] => {
+    const all: unknown[] = []
+    for (let c = (err as Error).cause; c !== undefined; c = (c as Error).cause) all.push(c)
+    return all
+  }
+
+  it('never keeps a FetchError a client threw as cause', async () => {
+    const client = createMfaClient({ baseUrl: sim.baseUrl })
+    const thrown = fetchError()
+    const err = await runMfa({
+      ...options(),
+      client: { beginFlow: client.beginFlow, performAction: () => Promise.reject(thrown) },
+    }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'ERR_NETWORK' })
+    expect(causes(err)).not.toContain(thrown)
+    expect(causes(err)[0]).toBeInstanceOf(TypeError)
+  })
+
+  it("never keeps a FetchError from the app's token provider as cause", async () => {
+    const thrown = fetchError()
+    const err = await runMfa({
+      ...options(),
+      tokenProvider: () => Promise.reject(thrown),
+    }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'ERR_TOKEN_PROVIDER' })
+    expect(causes(err)).not.toContain(thrown)
+  })
+})
+
 describe('abort', () => {
   it('sends nothing when the signal is already aborted', async () => {
     await expect(runMfa({ ...options(), signal: AbortSignal.abort() })).rejects.toMatchObject({
@@ -722,8 +760,15 @@ describe('concurrency and events', () => {
     })
     expect(events.map((e) => e.type)).toEqual(['step:start', 'step:done', 'complete'])
     expect(events[0]).toMatchObject({ action: 'external', attempt: 1, step: 1 })
-    expect(events[2]).toMatchObject({ type: 'complete', completion })
+    const { accessToken, idToken, refreshToken, ...summary } = completion
+    expect(events[2]).toEqual(expect.objectContaining({ type: 'complete', completion: summary }))
     for (const e of events) expect(e.elapsedMs).toBeGreaterThanOrEqual(0)
+    // Events feed telemetry: no token of any kind in them.
+    const text = JSON.stringify(events)
+    for (const token of [accessToken, idToken, refreshToken]) {
+      expect(token).toBeTruthy()
+      expect(text).not.toContain(token)
+    }
   })
 
   it('emits an error event before rejecting', async () => {

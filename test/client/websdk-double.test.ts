@@ -2,7 +2,7 @@
 // FakeLoginIDMfa in ./helpers.ts). It proves runMfa relies only on the structural MfaClient
 // contract.
 import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { runMfa as runMfaResult } from '../../src/index.js'
 import type { RunMfaOptions } from '../../src/index.js'
 import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
@@ -88,5 +88,24 @@ describe('runMfa with a LoginIDMfa-shaped client', () => {
     expect(session).not.toBe('')
     expect(`${String(err)} ${JSON.stringify(err)}`).not.toContain(session)
     expect((err as Error).cause).toBeUndefined()
+  })
+
+  it('calls nothing more on a client that ignores signals once the run is aborted', async () => {
+    const controller = new AbortController()
+    const authenticator = vi.fn(() => true)
+    await expect(
+      runMfaResult({
+        client: client(),
+        username: ADA,
+        externalAuthenticator: authenticator,
+        tokenProvider: grant,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'step:start') controller.abort()
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    expect(authenticator).not.toHaveBeenCalled()
+    expect(sim.requests.map((r) => r.path)).toEqual(['/fido2/v2/mfa/begin'])
   })
 })
