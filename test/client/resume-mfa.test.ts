@@ -180,6 +180,17 @@ describe('redirect, then resume', () => {
     expect(paths()).toEqual(['/fido2/v2/mfa/begin'])
   })
 
+  it("counts the expiry from LoginID's session, not from when the external step began", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const issued = Date.now()
+    const { expiresAt } = await redirectRun(memoryStorage(), {
+      resumeTtlMs: 60_000,
+      // The user spends 40 s choosing a factor after LoginID issued the session.
+      chooseAction: () => void vi.setSystemTime(issued + 40_000),
+    })
+    expect(expiresAt).toBe(issued + 60_000)
+  })
+
   it('expires after 5 minutes by default', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const storage = memoryStorage()

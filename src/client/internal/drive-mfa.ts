@@ -174,6 +174,8 @@ export async function driveMfa<P>(
   }
 
   const started = Date.now()
+  /** When the call that produced the current result began: no later than LoginID issued its session. */
+  let issuedAt = started
   const elapsed = (): number => Date.now() - started
   const emit = (event: MfaEvent): void => {
     try {
@@ -213,6 +215,7 @@ export async function driveMfa<P>(
       const step = openScope(run.signal, timeouts.stepMs, 'step')
       const stepStarted = Date.now()
       const stepNo = steps.length + 1
+      const before = result
       emit({ type: 'step:start', action, attempt, step: stepNo, elapsedMs: elapsed() })
       let outcome: MfaStepOutcome
       let failure: MfaError | undefined
@@ -261,7 +264,7 @@ export async function driveMfa<P>(
             })
           }
         } else if (action === 'external') {
-          const next = await external(current, perform, step, attempt, passkeyFailed, stepStarted)
+          const next = await external(current, perform, step, attempt, passkeyFailed, issuedAt)
           if ('json' in next) suspended = next
           else result = next
         } else if (action === 'otp:email' || action === 'otp:sms') {
@@ -294,6 +297,7 @@ export async function driveMfa<P>(
         })
         return { status: 'redirect', url, nonce, expiresAt }
       }
+      if (result !== before) issuedAt = stepStarted
       steps.push({
         action,
         attempt,
