@@ -1,4 +1,5 @@
 // The server entry against the LoginID simulator, over MSW.
+import { inspect } from 'node:util'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createMfaClient, fetchGrantToken, runMfa } from '../../src/index.js'
@@ -169,7 +170,7 @@ describe('createManagementClient against the simulator', () => {
     ).rejects.toMatchObject({ code: 'ERR_TIMEOUT', path: EXTERNAL_PATH })
   })
 
-  it('never leaks the API key: errors, causes, handler responses, sim.requests', async () => {
+  it('never leaks the API key: errors, causes, inspect, onError, handler responses, sim.requests', async () => {
     const errors: unknown[] = []
     for (const rule of [
       { type: 'status', status: 500 },
@@ -187,9 +188,11 @@ describe('createManagementClient against the simulator', () => {
     errors.push(await failure(management(LIMITED_KEY).grantExternalAuth('alice')))
     errors.push(await failure(management('not-a-key').grantExternalAuth('alice')))
 
+    const reported: unknown[] = []
     const handler = createExternalAuthHandler({
       management: management('not-a-key'),
       authorize: () => ({ username: 'alice@example.com' }),
+      onError: (error, info) => reported.push(error, info.code, info.status),
     })
     const response = await handler(
       new Request('https://app.example.com/grant', {
@@ -201,7 +204,15 @@ describe('createManagementClient against the simulator', () => {
     expect(response.status).toBe(502)
     const responseText = `${JSON.stringify([...response.headers])} ${await response.text()}`
 
-    const haystack = [...errors.map(exposed), responseText, JSON.stringify(sim.requests)].join('\n')
+    expect(reported).toHaveLength(3)
+    const haystack = [
+      ...errors.map(exposed),
+      ...errors.map((error) => inspect(error, { depth: 20 })),
+      exposed(reported[0]),
+      inspect(reported, { depth: 20 }),
+      responseText,
+      JSON.stringify(sim.requests),
+    ].join('\n')
     for (const key of [SIMULATOR_API_KEY, LIMITED_KEY, 'not-a-key']) {
       expect(haystack).not.toContain(key)
       expect(haystack).not.toContain(B64(key))
