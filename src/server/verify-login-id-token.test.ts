@@ -79,6 +79,31 @@ describe('verifyLoginIDToken', () => {
     expect(a.fetches()).toBe(1)
   })
 
+  it('refetches the JWKS for an unknown kid at most once per 30 s cooldown (key rotation)', async () => {
+    const rotated = await generateKeyPair('ES256', { extractable: true })
+    let keys: JWK[] = [jwk]
+    const a = app(() => HttpResponse.json({ keys }))
+    await verifyLoginIDToken(await sign(claimsFor(a)), { baseUrl: a.baseUrl })
+    expect(a.fetches()).toBe(1)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    // A flood of unknown kids (attacker-chosen) does not turn into a flood of JWKS fetches.
+    for (const kid of ['x1', 'x2', 'x3', 'x4']) {
+      const token = await sign(claimsFor(a), { signer: otherKey, kid })
+      await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).rejects.toMatchObject({
+        code: 'ERR_TOKEN_INVALID',
+      })
+    }
+    expect(a.fetches()).toBe(1)
+    // LoginID rotates its key: after the cooldown an unknown kid refetches and verifies.
+    keys = [jwk, { ...(await exportJWK(rotated.publicKey)), kid: 'k2', alg: 'ES256', use: 'sig' }]
+    vi.setSystemTime(Date.now() + 31_000)
+    const fresh = await sign(claimsFor(a), { signer: rotated.privateKey, kid: 'k2' })
+    await expect(verifyLoginIDToken(fresh, { baseUrl: a.baseUrl })).resolves.toMatchObject({
+      username: 'alice',
+    })
+    expect(a.fetches()).toBe(2)
+  })
+
   it('rejects an expired token with ERR_TOKEN_EXPIRED (fake clock), honouring clockToleranceSec', async () => {
     const a = app()
     const token = await sign(claimsFor(a), { exp: '60s' })
