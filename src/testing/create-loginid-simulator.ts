@@ -220,12 +220,72 @@ function validDecision(decision: unknown): decision is PolicyDecision {
   return Array.isArray(decision.next) && decision.next.every(isFactorName)
 }
 
+/** Request headers that carry credentials: sessions, access tokens, Basic API keys, cookies. */
+const REDACTED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie'])
+
 function redactHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {}
   headers.forEach((value, name) => {
-    out[name] = name === 'authorization' ? '[REDACTED]' : value
+    out[name] = REDACTED_HEADERS.has(name) ? '[REDACTED]' : value
   })
   return out
+}
+
+const FAULT_TYPES = new Set(['status', 'malformed', 'html', 'delay', 'drop'])
+/** Statuses a `Response` cannot carry a body with. */
+const NULL_BODY_STATUSES = new Set([204, 205, 304])
+
+function isHttpStatus(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 200 && (value as number) <= 599
+}
+
+/** Validate and copy a fault rule, so a bad rule fails at `faults.add`, never inside `handle`. */
+function checkFaultRule(rule: FaultRule): FaultRule {
+  if (!isRecord(rule) || typeof rule.path !== 'string' || !isRecord(rule.fault)) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'a fault rule needs a path and a fault')
+  }
+  if (rule.method !== undefined && !isNonEmptyString(rule.method)) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'a fault rule method must be a non-empty string')
+  }
+  const times = rule.times ?? 1
+  if (!Number.isInteger(times) || times <= 0) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'times must be a positive integer')
+  }
+  const fault: Record<string, unknown> = { ...rule.fault }
+  if (typeof fault.type !== 'string' || !FAULT_TYPES.has(fault.type)) {
+    throw new MfaError(
+      'ERR_INVALID_ARGUMENT',
+      "fault.type must be 'status', 'malformed', 'html', 'delay' or 'drop'",
+    )
+  }
+  const needsStatus = fault.type === 'status'
+  if ((needsStatus || fault.status !== undefined) && !isHttpStatus(fault.status)) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'fault.status must be an integer from 200 to 599')
+  }
+  if (
+    (fault.type === 'malformed' || fault.type === 'html') &&
+    NULL_BODY_STATUSES.has(fault.status as number)
+  ) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', `a ${fault.type} fault needs a status with a body`)
+  }
+  if (fault.type === 'status' && fault.body !== undefined) {
+    let text: string | undefined
+    try {
+      text = JSON.stringify(fault.body)
+    } catch {
+      text = undefined
+    }
+    if (text === undefined) {
+      throw new MfaError('ERR_INVALID_ARGUMENT', 'fault.body must be JSON-serialisable')
+    }
+  }
+  if (
+    fault.type === 'delay' &&
+    (typeof fault.ms !== 'number' || !Number.isFinite(fault.ms) || fault.ms < 0)
+  ) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'fault.ms must be a non-negative number')
+  }
+  return { ...rule, times, fault: fault as FaultRule['fault'] }
 }
 
 function normalizeFaultPath(path: string): string {
@@ -1020,6 +1080,8 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
     const fault = rule.fault
     switch (fault.type) {
       case 'status':
+        if (NULL_BODY_STATUSES.has(fault.status))
+          return new Response(null, { status: fault.status })
         return json(
           fault.status,
           fault.body !== undefined
@@ -1080,21 +1142,23 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
       at: Date.now(),
     })
 
-    const fault = takeFault(route, method)
-    if (fault) {
-      const response = await faultResponse(fault)
-      if (response) return response
-    }
-
     const browser = isBrowserRoute(route)
     const allowOrigin = browser
       ? allowOriginFor(request.headers.get('origin'), allowedOrigins)
       : undefined
     const withCors = (response: Response): Response => {
-      if (allowOrigin === undefined) return response
+      if (allowOrigin === undefined || response.type === 'error') return response
       const headers = new Headers(response.headers)
       addCorsHeaders(headers, allowOrigin)
       return new Response(response.body, { status: response.status, headers })
+    }
+
+    // Injected answers carry CORS headers too: a browser must see the status or the bad body,
+    // as it would from LoginID's gateway, not a CORS failure.
+    const fault = takeFault(route, method)
+    if (fault) {
+      const response = await faultResponse(fault)
+      if (response) return withCors(response)
     }
 
     const methods = routes.get(route)
@@ -1153,12 +1217,8 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
     },
     faults: {
       add(rule: FaultRule): void {
-        if (!isRecord(rule) || typeof rule.path !== 'string' || !isRecord(rule.fault)) {
-          throw new MfaError('ERR_INVALID_ARGUMENT', 'a fault rule needs a path and a fault')
-        }
-        const times = rule.times ?? 1
-        checkPositive(times, 'times')
-        faultRules.push({ rule, left: times })
+        const checked = checkFaultRule(rule)
+        faultRules.push({ rule: checked, left: checked.times ?? 1 })
       },
       clear(): void {
         faultRules = []

@@ -148,7 +148,7 @@ export interface FaultRule {
   /** HTTP method; without it any method but `OPTIONS` matches. */
   method?: string
   /**
-   * How many requests the rule affects.
+   * How many requests the rule affects (a positive integer).
    * @defaultValue 1
    */
   times?: number
@@ -161,9 +161,17 @@ export interface SimulatedRequest {
   method: string
   /** Path without host or query. */
   path: string
-  /** Lower-case header names; `authorization` is `'[REDACTED]'`. */
+  /**
+   * Lower-case header names; the credential headers `authorization` (sessions, access tokens,
+   * Basic API keys), `proxy-authorization` and `cookie` are `'[REDACTED]'`.
+   */
   headers: Record<string, string>
-  /** The parsed JSON body, the raw text when it is not JSON, or `undefined`. */
+  /**
+   * The parsed JSON body, the raw text when it is not JSON, or `undefined`. Kept as sent, so a
+   * test can check what a client posted: it may hold simulator-issued secrets (a grant token in
+   * `third-party/verify`, an OTP code, an access token in `/mgmt/token/verify`), which are
+   * meaningless outside this simulator. Do not copy it into logs of a real deployment.
+   */
   body: unknown
   /** Arrival time, epoch ms. */
   at: number
