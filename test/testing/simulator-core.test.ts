@@ -785,6 +785,37 @@ describe('policy, inspection, reset', () => {
     expect(last.body).toEqual({ token: 'tok' })
   })
 
+  it('redacts Basic API keys, cookies and proxy credentials; keeps bodies as sent', async () => {
+    const key = btoa(`${SIMULATOR_API_KEY}:`)
+    const res = await sim.handle(
+      new Request(`${base}/fido2/v2/mgmt/grant/external-auth`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${key}`,
+          cookie: 'sid=cookie-secret',
+          'proxy-authorization': 'Basic proxy-secret',
+          'x-trace': 'visible',
+        },
+        body: JSON.stringify({ username: 'alice' }),
+      }),
+    )
+    expect(res.status).toBe(200)
+    const [logged] = sim.requests
+    expect(logged?.headers).toMatchObject({
+      authorization: '[REDACTED]',
+      cookie: '[REDACTED]',
+      'proxy-authorization': '[REDACTED]',
+      'x-trace': 'visible',
+    })
+    const text = JSON.stringify(sim.requests)
+    for (const secret of [key, SIMULATOR_API_KEY, 'cookie-secret', 'proxy-secret']) {
+      expect(text).not.toContain(secret)
+    }
+    // Bodies are kept as sent (documented): tests assert what a client posted.
+    expect(logged?.body).toEqual({ username: 'alice' })
+  })
+
   it('reset forgets sessions, grants, inbox, requests and added users', async () => {
     sim.addUser({ username: 'zed' })
     sim.setPolicy((ctx) => (ctx.event === 'begin' ? { next: ['otp:email'] } : { complete: true }))

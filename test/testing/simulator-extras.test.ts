@@ -106,11 +106,75 @@ describe('fault injection', () => {
     expect(sim.requests).toHaveLength(1)
   })
 
-  it('rejects an invalid rule', () => {
-    expect(() =>
-      sim.faults.add({ path: '/mfa/begin', times: 0, fault: { type: 'drop' } }),
-    ).toThrow()
-    expect(() => sim.faults.add({} as never)).toThrow()
+  it('rejects an invalid rule at add(), so handle() never throws on it', async () => {
+    const bad: unknown[] = [
+      {},
+      { path: '/mfa/begin', times: 0, fault: { type: 'drop' } },
+      { path: '/mfa/begin', times: 1.5, fault: { type: 'drop' } },
+      { path: '/mfa/begin', method: '', fault: { type: 'drop' } },
+      { path: '/mfa/begin', fault: { type: 'teapot' } },
+      { path: '/mfa/begin', fault: { type: 'status' } },
+      { path: '/mfa/begin', fault: { type: 'status', status: 99 } },
+      { path: '/mfa/begin', fault: { type: 'status', status: 600 } },
+      { path: '/mfa/begin', fault: { type: 'status', status: 500, body: { n: 1n } } },
+      { path: '/mfa/begin', fault: { type: 'html', status: 204 } },
+      { path: '/mfa/begin', fault: { type: 'malformed', status: 700 } },
+      { path: '/mfa/begin', fault: { type: 'delay', ms: -1 } },
+      { path: '/mfa/begin', fault: { type: 'delay', ms: Number.NaN } },
+    ]
+    for (const rule of bad) {
+      expect(
+        () => sim.faults.add(rule as never),
+        JSON.stringify(rule, (_, v: unknown) => (typeof v === 'bigint' ? 'bigint' : v)),
+      ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    }
+    // Nothing was added: the route answers normally.
+    expect((await post(base, '/mfa/begin', { user: { username: 'bob' } })).status).toBe(200)
+  })
+
+  it('answers a null-body status (204) without a body', async () => {
+    sim.faults.add({ path: '/mfa/begin', fault: { type: 'status', status: 204 } })
+    const res = await post(base, '/mfa/begin', { user: { username: 'bob' } })
+    expect(res.status).toBe(204)
+    expect(await res.text()).toBe('')
+  })
+
+  it('copies the rule: changing it after add() changes nothing', async () => {
+    const rule = { path: '/mfa/begin', times: 1, fault: { type: 'status' as const, status: 503 } }
+    sim.faults.add(rule)
+    rule.times = 5
+    rule.fault.status = 418
+    expect((await post(base, '/mfa/begin', { user: { username: 'bob' } })).status).toBe(503)
+    expect((await post(base, '/mfa/begin', { user: { username: 'bob' } })).status).toBe(200)
+  })
+
+  it('sends CORS headers with injected answers on browser routes, never on /mgmt/*', async () => {
+    const origin = { origin: 'https://app.example' }
+    for (const fault of [
+      { type: 'status', status: 503 },
+      { type: 'malformed' },
+      { type: 'html' },
+    ] as const) {
+      sim.faults.add({ path: '/mfa/begin', fault })
+      const res = await post(base, '/mfa/begin', { user: { username: 'bob' } }, undefined, origin)
+      expect(res.headers.get('access-control-allow-origin'), fault.type).toBe('*')
+    }
+    picky.faults.add({ path: '/mfa/begin', fault: { type: 'status', status: 500 } })
+    const allowed = await post(picky.baseUrl, '/mfa/begin', {}, undefined, {
+      origin: 'https://shop.example',
+    })
+    expect(allowed.status).toBe(500)
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example')
+    sim.faults.add({ path: '/mgmt/grant/external-auth', fault: { type: 'status', status: 500 } })
+    const mgmt = await post(
+      base,
+      '/mgmt/grant/external-auth',
+      { username: 'bob' },
+      basic(SIMULATOR_API_KEY),
+      origin,
+    )
+    expect(mgmt.status).toBe(500)
+    expect(mgmt.headers.get('access-control-allow-origin')).toBeNull()
   })
 })
 
