@@ -6,6 +6,7 @@
  */
 import { MfaError } from '../shared/errors.js'
 import { driveMfa, invalid } from './internal/drive-mfa.js'
+import { guard } from './internal/run-scope.js'
 import {
   PENDING_KEY,
   parseSnapshot,
@@ -65,12 +66,18 @@ export async function resumeMfa<P = unknown, S = unknown>(
   let state: S | undefined
   const result = await driveMfa(options, async (signal) => {
     const target = pendingStorage(storage)
-    const raw = await stored(() => target.getItem(storageKey))
+    // One use: the snapshot goes before anything is checked or sent, and even when the run is
+    // aborted (or times out) while the storage is still answering.
+    const load = stored(() => target.getItem(storageKey))
+    const drop = load.then((raw) =>
+      raw === null || raw === undefined ? undefined : stored(() => target.removeItem(storageKey)),
+    )
+    drop.catch(() => undefined)
+    const raw = await guard(signal, () => load)
     if (raw === null || raw === undefined) {
       throw new MfaError('ERR_NO_PENDING_FLOW', 'there is no suspended MFA flow to resume')
     }
-    // One use: the snapshot goes before anything is checked or sent.
-    await stored(() => target.removeItem(storageKey))
+    await guard(signal, () => drop)
     const saved = parseSnapshot(raw)
     if (!saved) throw new MfaError('ERR_NO_PENDING_FLOW', 'the saved MFA flow is unreadable')
     if (!sameNonce(saved.nonce, nonce)) {

@@ -497,6 +497,25 @@ describe('abort', () => {
     expect(paths()).toEqual(['/fido2/v2/mfa/begin'])
   })
 
+  it('does not wait for a hanging storage after an abort, and still removes the flow', async () => {
+    const storage = memoryStorage()
+    const { nonce } = await redirectRun(storage)
+    const answer = deferred()
+    const slow: MfaStorage = {
+      getItem: async (key) => (await answer.promise, storage.getItem(key)),
+      setItem: storage.setItem,
+      removeItem: storage.removeItem,
+    }
+    const controller = new AbortController()
+    const resumed = resume(slow, nonce, { signal: controller.signal })
+    await settle()
+    controller.abort()
+    await expect(resumed).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    answer.resolve()
+    await vi.waitFor(() => expect(storage.map.size).toBe(0))
+    expect(paths()).toEqual(['/fido2/v2/mfa/begin'])
+  })
+
   it('removes a snapshot whose write was abandoned by an abort', async () => {
     const map = new Map<string, string>()
     const write = deferred()
