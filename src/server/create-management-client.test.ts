@@ -1,7 +1,7 @@
 import { inspect } from 'node:util'
 import { http, HttpResponse, delay } from 'msw'
 import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MfaError } from '../shared/errors.js'
 import { VERSION } from '../shared/version.js'
 import { createManagementClient } from './create-management-client.js'
@@ -150,6 +150,42 @@ describe('createManagementClient', () => {
       expect(error.status).toBe(status)
       expect(calls).toBe(3)
     }
+  })
+
+  it('backs off before each retry (retryDelayMs, doubling)', async () => {
+    let calls = 0
+    server.use(
+      http.post(EXTERNAL, () => {
+        calls++
+        return new HttpResponse(null, { status: 503 })
+      }),
+    )
+    const delays: number[] = []
+    const realSetTimeout = globalThis.setTimeout
+    // Record every timer the client sets and run it at once (the per-attempt timeouts are
+    // recorded as well: they are the large ones).
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
+      callback: () => void,
+      ms?: number,
+    ) => {
+      delays.push(ms ?? 0)
+      return ms === 60_000 ? realSetTimeout(() => undefined, 0) : realSetTimeout(callback, 0)
+    }) as typeof setTimeout)
+    try {
+      await expect(
+        client({ retries: 2, retryDelayMs: 1_000, timeoutMs: 60_000 }).grantExternalAuth('alice'),
+      ).rejects.toMatchObject({ code: 'ERR_LOGINID_UNAVAILABLE' })
+    } finally {
+      spy.mockRestore()
+    }
+    expect(calls).toBe(3)
+    const backoffs = delays.filter((ms) => ms > 0 && ms !== 60_000)
+    expect(backoffs).toHaveLength(2)
+    // up to 50 % jitter subtracted: [500, 1000] then [1000, 2000]
+    expect(backoffs[0]).toBeGreaterThanOrEqual(500)
+    expect(backoffs[0]).toBeLessThanOrEqual(1_000)
+    expect(backoffs[1]).toBeGreaterThanOrEqual(1_000)
+    expect(backoffs[1]).toBeLessThanOrEqual(2_000)
   })
 
   it('succeeds when a retry does', async () => {
@@ -315,6 +351,26 @@ describe('createManagementClient', () => {
       const error = await failure(attached.grantExternalAuth('alice'))
       expect(error.code).toBe('ERR_NETWORK')
       errors.push(error)
+    }
+    for (const error of errors) {
+      const text = exposed(error)
+      for (const secret of secrets) expect(text).not.toContain(secret)
+    }
+    // A key pasted into the wrong option (or a base URL carrying it) is not echoed back.
+    for (const baseUrl of [
+      API_KEY,
+      `https://${encodeURIComponent(API_KEY)}:@app1.api.loginid.test`,
+      `http://app1.api.loginid.test/?key=${encodeURIComponent(API_KEY)}`,
+      `https://app1.api.loginid.test/#${API_KEY}`,
+    ]) {
+      let thrown: unknown
+      try {
+        createManagementClient({ baseUrl, apiKey: API_KEY })
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+      errors.push(thrown)
     }
     for (const error of errors) {
       const text = exposed(error)
