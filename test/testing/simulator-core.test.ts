@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { base64url, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type {
@@ -260,6 +260,56 @@ describe('sessions', () => {
     vi.setSystemTime(Date.now() + 299_000)
     const res = await post(base, '/mfa/third-party/verify', { token: grant('alice') }, next.session)
     expect(res.status).toBe(200)
+  })
+
+  it('honours sessionTtlMs, grantTtlMs and tokenTtlSec (fake timers)', async () => {
+    const short = createLoginIDSimulator({
+      baseUrl: 'https://short.api.loginid.test',
+      users: [{ username: 'alice' }],
+      sessionTtlMs: 10_000,
+      grantTtlMs: 2_000,
+      tokenTtlSec: 60,
+    })
+    server.use(...short.handlers)
+    const url = short.baseUrl
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const start = Date.now()
+    // session: alive at 9.9 s, expired at 10 s
+    const stale = await begin(url, 'alice')
+    const fresh = await begin(url, 'alice')
+    vi.setSystemTime(start + 10_000)
+    const expired = await post(
+      url,
+      '/mfa/third-party/verify',
+      { token: short.grantExternalAuth('alice') },
+      stale.session,
+    )
+    expect(await bodyOf(expired)).toMatchObject({ msgCode: 'session_expired' })
+    vi.setSystemTime(start)
+    // grant: expired after 2 s; the rejection leaves the session usable
+    const token = short.grantExternalAuth('alice')
+    vi.setSystemTime(start + 2_000)
+    const late = await post(url, '/mfa/third-party/verify', { token }, fresh.session)
+    expect(late.status).toBe(401)
+    expect(await bodyOf(late)).toMatchObject({ msgCode: 'token_expired' })
+    vi.setSystemTime(start + 9_900)
+    const done = await post(
+      url,
+      '/mfa/third-party/verify',
+      { token: short.grantExternalAuth('alice') },
+      fresh.session,
+    )
+    expect(done.status).toBe(200)
+    // tokens: exp = iat + tokenTtlSec, for each of the three
+    const body = await bodyOf<MfaBody>(done)
+    for (const token of [body.accessToken, body.idToken, body.refreshToken]) {
+      const [, payload = ''] = (token ?? '').split('.')
+      const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as {
+        iat: number
+        exp: number
+      }
+      expect(claims.exp - claims.iat).toBe(60)
+    }
   })
 
   it('binds a session to its user', async () => {
