@@ -235,6 +235,15 @@ const FAULT_TYPES = new Set(['status', 'malformed', 'html', 'delay', 'drop'])
 /** Statuses a `Response` cannot carry a body with. */
 const NULL_BODY_STATUSES = new Set([204, 205, 304])
 
+/** The `msgCode` LoginID's OpenAPI gives a status (its closed enum), for injected faults. */
+function faultMsgCode(status: number): string {
+  if (status >= 500) return 'internal_error'
+  if (status === 401) return 'unauthorized'
+  if (status === 403) return 'forbidden'
+  if (status === 404) return 'not_found'
+  return 'bad_request'
+}
+
 function isHttpStatus(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 200 && (value as number) <= 599
 }
@@ -1086,10 +1095,7 @@ export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): L
           fault.status,
           fault.body !== undefined
             ? fault.body
-            : {
-                msg: 'injected fault',
-                msgCode: fault.status >= 500 ? 'internal_error' : 'bad_request',
-              },
+            : { msg: 'injected fault', msgCode: faultMsgCode(fault.status) },
         )
       case 'malformed':
         return new Response('{"msg": "truncated', {

@@ -120,7 +120,8 @@ export type FaultAction =
       status: number
       /**
        * JSON body to answer.
-       * @defaultValue `{ msg: 'injected fault', msgCode }` with `internal_error` for 5xx
+       * @defaultValue `{ msg: 'injected fault', msgCode }`: `internal_error` for 5xx,
+       * `unauthorized` for 401, `forbidden` for 403, `not_found` for 404, else `bad_request`
        */
       body?: unknown
     }
