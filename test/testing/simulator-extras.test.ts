@@ -132,6 +132,20 @@ describe('fault injection', () => {
     expect((await post(base, '/mfa/begin', { user: { username: 'bob' } })).status).toBe(200)
   })
 
+  it.each([
+    [400, 'bad_request'],
+    [401, 'unauthorized'],
+    [403, 'forbidden'],
+    [404, 'not_found'],
+    [429, 'bad_request'],
+    [500, 'internal_error'],
+  ])('gives an injected %i the LoginID msgCode %s', async (status, msgCode) => {
+    sim.faults.add({ path: '/mfa/begin', fault: { type: 'status', status } })
+    const res = await post(base, '/mfa/begin', { user: { username: 'bob' } })
+    expect(res.status).toBe(status)
+    expect(await bodyOf(res)).toEqual({ msg: 'injected fault', msgCode })
+  })
+
   it('answers a null-body status (204) without a body', async () => {
     sim.faults.add({ path: '/mfa/begin', fault: { type: 'status', status: 204 } })
     const res = await post(base, '/mfa/begin', { user: { username: 'bob' } })
