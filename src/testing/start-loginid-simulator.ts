@@ -30,7 +30,23 @@ function toRequest(req: IncomingMessage, baseUrl: string): Request {
     init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>
     init.duplex = 'half'
   }
-  return new Request(new URL(req.url ?? '/', `${baseUrl}/`), init)
+  // Origin-form only, joined to the base URL as text: `//host/path` stays a path on this server.
+  const target = req.url ?? '/'
+  if (!target.startsWith('/')) throw new TypeError('request target is not a path')
+  return new Request(`${baseUrl}${target}`, init)
+}
+
+/** Methods a Fetch `Request` cannot carry (TRACE, CONNECT, TRACK). */
+const FORBIDDEN_METHODS = new Set(['TRACE', 'CONNECT', 'TRACK'])
+
+function writeAppError(res: ServerResponse, status: number, msgCode: string, msg: string): void {
+  const body = JSON.stringify({ msg, msgCode })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  })
+  res.end(body)
 }
 
 async function writeResponse(
@@ -80,9 +96,21 @@ export async function startLoginIDSimulator(
       res.destroy()
       return
     }
+    // A request the Fetch API cannot represent is bad input, never a 500.
+    if (FORBIDDEN_METHODS.has((req.method ?? '').toUpperCase())) {
+      writeAppError(res, 405, 'method_not_allowed', 'method not allowed')
+      return
+    }
+    let request: Request
+    try {
+      request = toRequest(req, baseUrl)
+    } catch {
+      writeAppError(res, 400, 'bad_request', 'invalid request target or headers')
+      return
+    }
     void (async () => {
       try {
-        const response = await current.handle(toRequest(req, baseUrl))
+        const response = await current.handle(request)
         if (response.type === 'error') {
           req.socket.destroy()
           return
