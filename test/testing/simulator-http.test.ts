@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MfaBody, MfaNextBody } from '../../src/shared/protocol.js'
@@ -129,6 +130,34 @@ describe('startLoginIDSimulator (real HTTP)', () => {
     const missing = await fetch(`${running.baseUrl}/nope`)
     expect(missing.status).toBe(404)
     expect(await bodyOf(missing)).toMatchObject({ msgCode: 'not_found' })
+  })
+
+  it('answers raw requests Fetch cannot represent with LoginID-shaped 4xx, never 500', async () => {
+    const { port } = new URL(running.baseUrl)
+    /** Send raw HTTP/1.1 text; resolve to the status and the body. */
+    const raw = (head: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () =>
+          socket.end(`${head}\r\nHost: x\r\nConnection: close\r\n\r\n`),
+        )
+        let text = ''
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+        socket.on('error', reject)
+        socket.on('close', () => {
+          const [statusLine = '', body = ''] = [text.split('\r\n')[0], text.split('\r\n\r\n')[1]]
+          resolve({ status: Number(statusLine.split(' ')[1]), body })
+        })
+      })
+    const trace = await raw('TRACE /fido2/v2/mfa/begin HTTP/1.1')
+    expect(trace.status).toBe(405)
+    expect(JSON.parse(trace.body)).toMatchObject({ msgCode: 'method_not_allowed' })
+    const badTarget = await raw('GET http://[::1/x HTTP/1.1')
+    expect(badTarget.status).toBe(400)
+    expect(JSON.parse(badTarget.body)).toMatchObject({ msgCode: 'bad_request' })
+    // `//host/path` is a path on this server, not another host's URL.
+    const foreign = await raw('GET //evil.example/fido2/v2/.well-known/jwks.json HTTP/1.1')
+    expect(foreign.status).toBe(404)
+    expect((await fetch(`${running.baseUrl}/fido2/v2/.well-known/jwks.json`)).status).toBe(200)
   })
 
   it('close() closes open keep-alive connections and stops listening', async () => {
