@@ -1,20 +1,13 @@
 import { http, HttpResponse } from 'msw'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { serveSimulator } from '../support/serve-simulator.js'
 import { createMfaClient } from '../../src/index.js'
 import type { MfaActionBody, MfaStorage, WebAuthnAdapter } from '../../src/index.js'
 import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
 
 const ADA = 'ada@example.com'
 const sim = createLoginIDSimulator({ users: [{ username: ADA, email: ADA }] })
-const server = setupServer(...sim.handlers)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  sim.reset()
-  vi.unstubAllGlobals()
-})
-afterAll(() => server.close())
+const server = serveSimulator(sim)
 
 const url = (path: string): string => `${sim.baseUrl}/fido2/v2/mfa/${path}`
 const b64url = (value: unknown): string =>

@@ -1,7 +1,7 @@
 // Suspending a flow with ctx.redirect and resuming it with resumeMfa, against the simulator.
 // Each "page" gets its own client, as a real navigation would; only the storage survives.
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { serveSimulator } from '../support/serve-simulator.js'
 import { createMfaClient, peekPendingMfa, resumeMfa, runMfa } from '../../src/index.js'
 import type {
   ExternalAuthContext,
@@ -20,15 +20,7 @@ const ADA = 'ada@example.com'
 const KEY = 'loginid-mfa-flow:pending'
 const VERIFY = '/fido2/v2/mfa/third-party/verify'
 const sim = createLoginIDSimulator({ users: [{ username: ADA, email: ADA }] })
-const server = setupServer(...sim.handlers)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  sim.reset()
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-})
-afterAll(() => server.close())
+serveSimulator(sim)
 
 const paths = (): string[] => sim.requests.map((r) => r.path)
 const grant = (ctx: { username: string }): string => sim.grantExternalAuth(ctx.username)

@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { serveSimulator } from '../support/serve-simulator.js'
 import {
   createMfaClient,
   fetchGrantToken,
@@ -29,14 +29,7 @@ const sim = createLoginIDSimulator({
     { username: 'nocontact@example.com' },
   ],
 })
-const server = setupServer(...sim.handlers)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  sim.reset()
-  vi.useRealTimers()
-})
-afterAll(() => server.close())
+const server = serveSimulator(sim)
 
 const paths = (): string[] => sim.requests.map((r) => r.path)
 const grant = (ctx: { username: string }): string => sim.grantExternalAuth(ctx.username)

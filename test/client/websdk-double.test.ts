@@ -1,8 +1,8 @@
 // The driver against a test double shaped like `LoginIDMfa` from @loginid/websdk3 >= 3 (see
 // FakeLoginIDMfa in ./helpers.ts). It proves runMfa relies only on the structural MfaClient
 // contract.
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { serveSimulator } from '../support/serve-simulator.js'
 import { runMfa as runMfaResult } from '../../src/index.js'
 import type { RunMfaOptions } from '../../src/index.js'
 import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
@@ -17,13 +17,7 @@ const sim = createLoginIDSimulator({
     { username: 'pat@example.com', passkey: true, devices: ['dev-pat'] },
   ],
 })
-const server = setupServer(...sim.handlers)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  sim.reset()
-})
-afterAll(() => server.close())
+serveSimulator(sim)
 
 const client = (): FakeLoginIDMfa => new FakeLoginIDMfa(sim.baseUrl, createSoftwareAuthenticator())
 const grant = ({ username }: { username: string }): string => sim.grantExternalAuth(username)

@@ -2,8 +2,8 @@
 // authenticator are verified with @simplewebauthn/server; every tampered, replayed, foreign or
 // unknown answer is a failed factor (401 MfaNext with a new session offering [external]).
 import { base64url } from 'jose'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { serveSimulator } from '../support/serve-simulator.js'
 import { createMfaClient } from '../../src/index.js'
 import type {
   MfaBody,
@@ -52,13 +52,7 @@ const sim = createLoginIDSimulator({
   ],
 })
 const base = sim.baseUrl
-const server = setupServer(...sim.handlers)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  sim.reset()
-})
-afterAll(() => server.close())
+serveSimulator(sim)
 
 /** A 401 MfaNext with a new session offering only [external]; returns it. */
 async function expectFailedFactor(

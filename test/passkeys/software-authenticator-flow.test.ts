@@ -1,8 +1,8 @@
 // The software authenticator as the built-in client's `webauthn` adapter against the simulator:
 // sign up (external, then passkey registration), sign in with the passkey, and a cancelled
 // prompt. What went over the wire is then verified for real with the passkey verifier.
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { serveSimulator } from '../support/serve-simulator.js'
 import { createMfaClient } from '../../src/index.js'
 import type {
   MfaSessionResult,
@@ -18,13 +18,7 @@ import type { PasskeyCredentialRecord } from '../../src/testing.js'
 
 const ADA = 'ada@example.com'
 const sim = createLoginIDSimulator({ requirePasskeyRegistration: true })
-const server = setupServer(...sim.handlers)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  sim.reset()
-})
-afterAll(() => server.close())
+serveSimulator(sim)
 
 const verifier = createPasskeyVerifier({ rpId: 'localhost', origin: 'http://localhost' })
 

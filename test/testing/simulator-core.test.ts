@@ -1,6 +1,6 @@
 import { base64url, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { serveSimulator } from '../support/serve-simulator.js'
 import type {
   MfaBody,
   MfaNextBody,
@@ -25,16 +25,8 @@ const sim = createLoginIDSimulator({
   ],
 })
 const base = sim.baseUrl
-const server = setupServer(...sim.handlers)
+const server = serveSimulator(sim)
 const grant = (u: string): string => sim.grantExternalAuth(u)
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  sim.reset()
-  vi.useRealTimers()
-})
-afterAll(() => server.close())
 
 describe('defaults', () => {
   it('uses the documented base URL, app id and API key', () => {
