@@ -210,9 +210,7 @@ export function createExternalAuthHandler(
       if (!isJsonContentType(request.headers.get('content-type'))) {
         return failure('ERR_UNSUPPORTED_MEDIA_TYPE', cors)
       }
-      const declared = Number(request.headers.get('content-length') ?? '0')
-      if (declared > EXTERNAL_AUTH_MAX_BODY_BYTES) return failure('ERR_PAYLOAD_TOO_LARGE', cors)
-
+      // Refuses a declared Content-Length over the cap unread, and counts the stream otherwise.
       const read = await readBodyText(request, EXTERNAL_AUTH_MAX_BODY_BYTES)
       if (!read.ok && read.reason === 'too_large') return failure('ERR_PAYLOAD_TOO_LARGE', cors)
       const body = read.ok ? parseJsonObject(read.text) : undefined
