@@ -18,6 +18,15 @@ import type {
   PasskeyRequestOptions,
   WebAuthnAdapter,
 } from '../../src/index.js'
+import type { SimulatorPolicy } from '../../src/testing.js'
+
+/** The seed's sign-up policy: external first, then passkey registration, then done. */
+export const signUpThenRegister: SimulatorPolicy = (ctx) =>
+  ctx.event === 'begin'
+    ? { next: ['external'] }
+    : ctx.done.includes('passkey:reg')
+      ? { complete: true }
+      : { next: ['passkey:reg'] }
 
 /** The completion of a run that must complete (a redirect fails the test). */
 export async function completed(run: Promise<{ status: string }>): Promise<MfaCompletion> {

@@ -14,7 +14,7 @@ import type {
   WebAuthnAdapter,
 } from '../../src/index.js'
 import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
-import { completed } from './helpers.js'
+import { signUpThenRegister, completed } from './helpers.js'
 
 /** runMfa for runs that must complete (these tests never redirect). */
 const runMfa = <P>(options: RunMfaOptions<P>) => completed(runMfaResult(options))
@@ -57,13 +57,7 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20))
 
 describe('the seed cases', () => {
   it('signs a new user up through external, then registers a passkey', async () => {
-    sim.setPolicy((ctx) =>
-      ctx.event === 'begin'
-        ? { next: ['external'] }
-        : ctx.done.includes('passkey:reg')
-          ? { complete: true }
-          : { next: ['passkey:reg'] },
-    )
+    sim.setPolicy(signUpThenRegister)
     const authenticator = createSoftwareAuthenticator()
     const contexts: ExternalAuthContext[] = []
     const completion = await runMfa({

@@ -6,7 +6,7 @@ import { serveSimulator } from '../support/serve-simulator.js'
 import { runMfa as runMfaResult } from '../../src/index.js'
 import type { RunMfaOptions } from '../../src/index.js'
 import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
-import { FakeLoginIDMfa, completed } from './helpers.js'
+import { signUpThenRegister, FakeLoginIDMfa, completed } from './helpers.js'
 
 const runMfa = <P>(options: RunMfaOptions<P>) => completed(runMfaResult(options))
 
@@ -24,13 +24,7 @@ const grant = ({ username }: { username: string }): string => sim.grantExternalA
 
 describe('runMfa with a LoginIDMfa-shaped client', () => {
   it('signs up through external and registers a passkey inside performAction', async () => {
-    sim.setPolicy((ctx) =>
-      ctx.event === 'begin'
-        ? { next: ['external'] }
-        : ctx.done.includes('passkey:reg')
-          ? { complete: true }
-          : { next: ['passkey:reg'] },
-    )
+    sim.setPolicy(signUpThenRegister)
     const completion = await runMfa({
       client: client(),
       username: 'new@example.com',
