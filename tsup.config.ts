@@ -6,6 +6,7 @@ export default defineConfig({
     server: 'src/server.ts',
     testing: 'src/testing.ts',
     cli: 'src/cli/simulator.ts',
+    'loginid-mfa-flow': 'src/cli/loginid-mfa-flow.ts',
   },
   format: ['esm'],
   target: 'es2022',

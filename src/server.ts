@@ -6,7 +6,9 @@
  * - {@link verifyLoginIDToken}: offline verification of LoginID access tokens (JWKS, ES256);
  * - {@link createExternalAuthHandler}: the Fetch-standard route the browser's `fetchGrantToken`
  *   calls during the `external` step;
- * - {@link toNodeListener}: that route for `node:http` and Express.
+ * - {@link toNodeListener}: that route for `node:http` and Express;
+ * - {@link runDoctor}: checks a real LoginID application (`npx loginid-mfa-flow doctor`); its
+ *   checks load lazily on the first call.
  *
  * Everything but `toNodeListener` runs on edge runtimes (Workers, Vercel Edge, Deno, Bun).
  *
@@ -42,3 +44,11 @@ export type {
 } from './server/create-external-auth-handler.js'
 export { toNodeListener } from './server/to-node-listener.js'
 export type { NodeListener, NodeRequest } from './server/to-node-listener.js'
+export { runDoctor } from './server/doctor.js'
+export type {
+  DoctorCheck,
+  DoctorCheckId,
+  DoctorCheckStatus,
+  DoctorOptions,
+  DoctorReport,
+} from './server/doctor.js'
