@@ -5,7 +5,7 @@ import { isNonEmptyString, isRecord } from '../../../internal/guards.js'
 import { isMfaError } from '../../../shared/errors.js'
 import { verifyLoginIDToken } from '../../verify-login-id-token.js'
 import type { CheckOutcome, DoctorContext } from './context.js'
-import { appErrorText, fixForStatus, keepSecret, request } from './context.js'
+import { appErrorText, fixForStatus, keepSecret, messageOf, request } from './context.js'
 import { mintGrant } from './check-grant.js'
 
 export const VERIFY_PATH = '/fido2/v2/mfa/third-party/verify'
@@ -88,7 +88,7 @@ export async function checkComplete(ctx: DoctorContext): Promise<CheckOutcome> {
     })
   } catch (error) {
     if (!isMfaError(error)) throw error
-    return tokenFailure(error.code, error.message, body.accessToken, ctx)
+    return tokenFailure(error.code, messageOf(error), body.accessToken, ctx)
   }
   const flow = typeof body.flow === 'string' ? ` (${body.flow})` : ''
   return {

@@ -4,7 +4,7 @@ import { isMfaError } from '../../../shared/errors.js'
 import { createManagementClient } from '../../create-management-client.js'
 import type { ManagementClient } from '../../create-management-client.js'
 import type { CheckOutcome, DoctorContext } from './context.js'
-import { FIX_UNREACHABLE, keepSecret, readAnswer } from './context.js'
+import { FIX_UNREACHABLE, keepSecret, messageOf, readAnswer } from './context.js'
 
 export const GRANT_PATH = '/fido2/v2/mgmt/grant/external-auth'
 
@@ -42,13 +42,12 @@ export async function mintGrant(
     return { token }
   } catch (error) {
     if (isMfaError(error, 'ERR_ABORTED')) throw error
-    const message = error instanceof Error ? error.message : String(error)
-    const evidence = `POST ${GRANT_PATH}: ${message}`
+    const evidence = messageOf(error)
     if (isMfaError(error, 'ERR_API_KEY_SCOPE')) {
-      return { status: 'fail', evidence: `${evidence} (HTTP 403)`, fix: FIX_SCOPE }
+      return { status: 'fail', evidence, fix: FIX_SCOPE }
     }
     if (isMfaError(error, 'ERR_API_KEY_INVALID')) {
-      return { status: 'fail', evidence: `${evidence} (HTTP 401)`, fix: FIX_KEY_INVALID }
+      return { status: 'fail', evidence, fix: FIX_KEY_INVALID }
     }
     if (isMfaError(error, 'ERR_NETWORK', 'ERR_TIMEOUT')) {
       return { status: 'fail', evidence, fix: FIX_UNREACHABLE }

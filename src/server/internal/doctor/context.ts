@@ -194,6 +194,12 @@ export function fixForStatus(status: number): string {
   return 'report the evidence to loginid-mfa-flow (the request may no longer match what LoginID expects)'
 }
 
+/** An error's message for evidence, without the library's `[loginid-mfa-flow]` prefix. */
+export function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(/^\[loginid-mfa-flow\] /, '')
+}
+
 /** Fix for a request that got no answer. */
 export const FIX_UNREACHABLE =
   "check the host name and your network (DNS, proxy, firewall): LoginID's base URL is https://<app-id>.api.loginid.io"

@@ -18,7 +18,7 @@ import { checkGrant } from './check-grant.js'
 import { checkJwks } from './check-jwks.js'
 import { checkResponseSchemas } from './check-response-schemas.js'
 import type { CheckOutcome, DoctorContext, ResolvedOptions } from './context.js'
-import { keepSecret, throwIfAborted } from './context.js'
+import { keepSecret, messageOf, throwIfAborted } from './context.js'
 
 /** The checks in order: one signature, one table. */
 const CHECKS: {
@@ -136,10 +136,9 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<DoctorRep
       outcome = await run(ctx)
     } catch (error) {
       if (isMfaError(error, 'ERR_ABORTED') && resolved.signal?.aborted) throw error
-      const message = error instanceof Error ? error.message : String(error)
       outcome = {
         status: 'fail',
-        evidence: `the check itself failed: ${message}`,
+        evidence: `the check itself failed: ${messageOf(error)}`,
         fix: 'report the evidence to loginid-mfa-flow',
       }
     }
