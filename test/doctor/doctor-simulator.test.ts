@@ -47,6 +47,25 @@ function argsFor(options: DoctorOptions): string[] {
   ]
 }
 
+/** The next `mfa/begin` answers an MfaNext with these `next` entries (an injected answer). */
+function answerBegin(sim: LoginIDSimulator, next: unknown[]): void {
+  sim.faults.add({
+    path: '/mfa/begin',
+    method: 'POST',
+    fault: {
+      type: 'status',
+      status: 200,
+      body: {
+        msg: 'Additional authentication is required.',
+        msgCode: 'additional_auth_required',
+        flow: 'signUp',
+        session: 'sim-session-from-a-fault',
+        next,
+      },
+    },
+  })
+}
+
 const statuses = (report: DoctorReport): Record<string, string> =>
   Object.fromEntries(report.checks.map((check) => [check.id, check.status]))
 
@@ -230,22 +249,7 @@ const failures: FailureCase[] = [
   {
     name: 'an answer of another shape',
     check: 'response-schemas',
-    faults: (sim) =>
-      sim.faults.add({
-        path: '/mfa/begin',
-        method: 'POST',
-        fault: {
-          type: 'status',
-          status: 200,
-          body: {
-            msg: 'Additional authentication is required.',
-            msgCode: 'additional_auth_required',
-            flow: 'signUp',
-            session: 'sim-session-from-a-fault',
-            next: [{ action: { name: 'external' } }],
-          },
-        },
-      }),
+    faults: (sim) => answerBegin(sim, [{ action: { name: 'external' } }]),
     evidence:
       /^LoginID answered differently from what loginid-mfa-flow assumes: POST \/fido2\/v2\/mfa\/begin 200 \/next\/0\/action\/label: is missing \(required\)$/,
     fix: 'report it to loginid-mfa-flow with the details (--json lists every difference) so the library can follow LoginID',
@@ -305,24 +309,10 @@ describe('doctor against the simulator: one failure per check', { timeout: 60_00
     // The simulator's policies only offer factor names it knows, so the unknown action comes
     // from an injected answer.
     const unknownAction = (): void =>
-      sim.simulator.faults.add({
-        path: '/mfa/begin',
-        method: 'POST',
-        fault: {
-          type: 'status',
-          status: 200,
-          body: {
-            msg: 'Additional authentication is required.',
-            msgCode: 'additional_auth_required',
-            flow: 'signUp',
-            session: 'sim-session-from-a-fault',
-            next: [
-              { action: { name: 'external', label: 'External' } },
-              { action: { name: 'passkey:magic', label: 'Magic' } },
-            ],
-          },
-        },
-      })
+      answerBegin(sim.simulator, [
+        { action: { name: 'external', label: 'External' } },
+        { action: { name: 'passkey:magic', label: 'Magic' } },
+      ])
     const options: DoctorOptions = { baseUrl: sim.baseUrl, allowInsecureLocal: true }
     unknownAction()
     const report = await runDoctor(options)
