@@ -90,6 +90,21 @@ describe('runDoctor: check 1 on https hosts', () => {
     })
   })
 
+  it('reads at most 1 MiB of an answer', async () => {
+    const huge = JSON.stringify({ keys: [], pad: 'x'.repeat(1_100_000) })
+    server.use(
+      http.get(`${APP}/fido2/v2/.well-known/jwks.json`, () =>
+        HttpResponse.text(huge, { headers: { 'content-type': 'application/json' } }),
+      ),
+    )
+    const report = await runDoctor({ baseUrl: APP })
+    expect(check(report, 'jwks')).toMatchObject({
+      status: 'fail',
+      evidence:
+        'GET /fido2/v2/.well-known/jwks.json answered 200 without a JSON key set ({ keys: [...] })',
+    })
+  })
+
   it('fails check 6 when the app does not offer external, and scrubs the session', async () => {
     sim.setPolicy(() => ({ next: ['otp:email'] }))
     const report = await runDoctor({

@@ -1,5 +1,6 @@
 // Internal (doctor): the state the checks share, and the one HTTP helper every check uses. Every
 // answer is recorded for check 7; no header value is ever recorded.
+import { readBodyText } from '../../../internal/read-body.js'
 import { MfaError } from '../../../shared/errors.js'
 import type { DoctorCheckStatus } from '../../doctor.js'
 
@@ -75,13 +76,18 @@ export function keepSecret(ctx: DoctorContext, value: unknown): void {
   }
 }
 
-/** Read a response into an answer, recording it for check 7. */
+/** The largest answer body read; a larger one counts as not JSON. */
+const MAX_ANSWER_BYTES = 1_048_576
+
+/** Read a response into an answer (body capped at 1 MiB), recording it for check 7. */
 export async function readAnswer(
   ctx: DoctorContext,
   operation: string,
   response: Response,
 ): Promise<HttpAnswer> {
-  const text = await response.text()
+  // readBodyText reads only `headers` and `body`, which a Response has as a Request does.
+  const read = await readBodyText(response as unknown as Request, MAX_ANSWER_BYTES)
+  const text = read.ok ? read.text : ''
   let json: unknown
   let isJson = false
   if (text.trim() !== '') {
