@@ -232,7 +232,6 @@ const failures: FailureCase[] = [
     name: 'a key without the external:verify scope',
     check: 'grant',
     simulatorOptions: { apiKeys: [{ key: API_KEY, scopes: ['passkey:read'] }] },
-    options: { complete: false },
     evidence:
       /^POST \/fido2\/v2\/mgmt\/grant\/external-auth: 403 forbidden: the API key lacks the external:verify scope \(LoginID: the API key lacks the external:verify scope\)$/,
     fix: 'give the API key the external:verify scope in the LoginID dashboard (or create a key that has it)',

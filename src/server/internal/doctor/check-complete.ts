@@ -24,6 +24,7 @@ export async function checkComplete(ctx: DoctorContext): Promise<CheckOutcome> {
     }
   }
   if (apiKey === undefined) return { status: 'skip', evidence: 'needs an API key' }
+  if (ctx.grantFailed) return { status: 'skip', evidence: 'needs a grant token (check 5)' }
   if (ctx.session === undefined) {
     return { status: 'skip', evidence: 'needs the MFA session of check 3' }
   }

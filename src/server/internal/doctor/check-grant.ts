@@ -74,7 +74,10 @@ export async function checkGrant(ctx: DoctorContext): Promise<CheckOutcome> {
   }
   if (!ctx.reachable) return { status: 'skip', evidence: 'LoginID is not reachable (check 1)' }
   const minted = await mintGrant(ctx, apiKey)
-  if (!('token' in minted)) return minted
+  if (!('token' in minted)) {
+    ctx.grantFailed = true
+    return minted
+  }
   return {
     status: 'pass',
     evidence: `minted an external-auth grant token for "${username}" (the key has external:verify)`,

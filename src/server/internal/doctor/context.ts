@@ -67,6 +67,8 @@ export interface DoctorContext {
   /** Check 3: the MFA session and the actions offered. */
   session?: string
   offered?: string[]
+  /** Check 5: minting a grant token failed (check 6 then skips instead of failing again). */
+  grantFailed?: boolean
 }
 
 /** Remember a secret so the final report is scrubbed of it. */
