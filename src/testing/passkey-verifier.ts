@@ -12,6 +12,13 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import type * as SimpleWebAuthnServerModule from '@simplewebauthn/server'
+import {
+  BASE64URL_PATTERN as BASE64URL,
+  decodeBase64Url,
+  encodeBase64Url,
+  toBase64Url as normalize,
+} from '../internal/base64url.js'
+import { isRecord } from '../internal/guards.js'
 import { MfaError } from '../shared/errors.js'
 
 /** Options of {@link createPasskeyVerifier}. */
@@ -179,12 +186,6 @@ function loadServer(): Promise<SimpleWebAuthnServer> {
   return serverModule
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/
-
-function normalize(value: string): string {
-  return value.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
 function fail(
   reason: PasskeyVerificationFailureReason,
   message: string,
@@ -197,27 +198,13 @@ function pickFields<K extends string>(
   value: unknown,
   required: readonly K[],
 ): (Record<K, string> & Record<string, unknown>) | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const record = value as Record<string, unknown>
+  if (!isRecord(value)) return undefined
+  const record = value
   for (const key of required) {
     const field = record[key]
     if (typeof field !== 'string' || !BASE64URL.test(field)) return undefined
   }
   return record as Record<K, string> & Record<string, unknown>
-}
-
-function decodeBase64Url(value: string): Uint8Array<ArrayBuffer> {
-  const base64 = value.replace(/-/g, '+').replace(/_/g, '/')
-  const binary = atob(base64.padEnd(base64.length + ((4 - (base64.length % 4)) % 4), '='))
-  const out = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i)
-  return out
-}
-
-function encodeBase64Url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
 /** The checks of `clientDataJSON` that get a precise reason (SimpleWebAuthn repeats them). */
