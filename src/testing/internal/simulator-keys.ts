@@ -1,16 +1,13 @@
 // Internal (loginid-mfa-flow/testing): the simulator's ES256 signing key, its JWKS, token minting
 // and checking. Times come from `Date.now()` at call time, so tests can use fake timers.
-import {
-  SignJWT,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  jwtVerify,
-} from 'jose'
+// `jose` loads on first use (a simulator's creation), not when `loginid-mfa-flow/testing` loads.
+import type * as Jose from 'jose'
 import type { CryptoKey, JWK, JWTPayload } from 'jose'
 import { isNonEmptyString, isRecord } from '../../internal/guards.js'
 import { MfaError } from '../../shared/errors.js'
+
+let josePromise: Promise<typeof Jose> | undefined
+const jose = (): Promise<typeof Jose> => (josePromise ??= import('jose'))
 
 /** One key pair with its JWKS entry. */
 export interface SimulatorKeys {
@@ -63,6 +60,7 @@ export function checkSigningKey(value: unknown): JWK {
  * same key always has the same `kid`), else a new random one.
  */
 export async function createSimulatorKeys(signingKey?: JWK): Promise<SimulatorKeys> {
+  const { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } = await jose()
   if (signingKey !== undefined) {
     const { kid: givenKid, ...key } = signingKey
     const kid = givenKid ?? (await calculateJwkThumbprint(key))
@@ -79,6 +77,7 @@ export async function createSimulatorKeys(signingKey?: JWK): Promise<SimulatorKe
 
 /** A new private ES256 JWK with its thumbprint as `kid` (what `--key-file` stores). */
 export async function generateSigningJwk(): Promise<JWK> {
+  const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await jose()
   const { privateKey } = await generateKeyPair('ES256', { extractable: true })
   const { kty, crv, x, y, d } = await exportJWK(privateKey)
   const kid = await calculateJwkThumbprint({ kty, crv, x, y } as JWK)
@@ -91,6 +90,7 @@ export async function signToken(
   claims: JWTPayload,
   ttlSec: number,
 ): Promise<string> {
+  const { SignJWT } = await jose()
   const now = Math.floor(Date.now() / 1000)
   return new SignJWT({ ...claims, iat: now, exp: now + ttlSec })
     .setProtectedHeader({ alg: 'ES256', kid: keys.kid, typ: 'JWT' })
@@ -103,6 +103,7 @@ export async function checkToken(
   token: string,
   expected: { issuer: string; audience: string; tokenType?: string },
 ): Promise<{ ok: true; claims: JWTPayload } | { ok: false; expired: boolean }> {
+  const { jwtVerify } = await jose()
   try {
     const { payload } = await jwtVerify(token, keys.publicKey, {
       issuer: expected.issuer,
