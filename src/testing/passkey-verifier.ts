@@ -186,6 +186,15 @@ function loadServer(): Promise<SimpleWebAuthnServer> {
   return serverModule
 }
 
+/** A WebAuthn RP id: a bare host name (no scheme, port, path or spaces). */
+function isDomain(value: string): boolean {
+  try {
+    return new URL(`https://${value}/`).hostname === value.toLowerCase()
+  } catch {
+    return false
+  }
+}
+
 function fail(
   reason: PasskeyVerificationFailureReason,
   message: string,
@@ -309,6 +318,12 @@ export function createPasskeyVerifier(options: PasskeyVerifierOptions): PasskeyV
   const { rpId, origin, requireUserVerification: defaultUserVerification = true } = options
   if (typeof rpId !== 'string' || rpId === '') {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'passkey verifier: rpId must be a non-empty string')
+  }
+  if (!isDomain(rpId)) {
+    throw new MfaError(
+      'ERR_INVALID_ARGUMENT',
+      `passkey verifier: rpId must be a domain such as localhost or example.com, not '${rpId}'`,
+    )
   }
   const origins: readonly string[] = typeof origin === 'string' ? [origin] : [...(origin ?? [])]
   if (origins.length === 0 || origins.some((o) => typeof o !== 'string' || o === '')) {
