@@ -1,3 +1,4 @@
+// Over 400 lines: one verifier whose per-check failure reasons and their docs belong together.
 /**
  * `loginid-mfa-flow/testing`: {@link createPasskeyVerifier}, real WebAuthn verification of
  * LoginID's `creationResult` / `assertionResult` with `@simplewebauthn/server` (an optional peer

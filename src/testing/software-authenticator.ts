@@ -1,3 +1,4 @@
+// Over 400 lines: a self-contained authenticator (CBOR, COSE, DER, ceremonies) kept in one unit.
 /**
  * `loginid-mfa-flow/testing`: {@link createSoftwareAuthenticator}, an ES256 WebAuthn
  * authenticator in plain JavaScript (WebCrypto). It produces real `none` attestations and real
