@@ -207,7 +207,8 @@ const ALLOWANCES: Allowance[] = [
   },
 ]
 
-describe('the simulator against LoginID OpenAPI', () => {
+// Many flows with real WebAuthn verification: seconds on a loaded machine.
+describe('the simulator against LoginID OpenAPI', { timeout: 60_000 }, () => {
   it('answers every request of complete flows as the spec says, but for named deviations', async () => {
     const answers = await runFlows()
     const checker = createSpecChecker()

@@ -103,7 +103,7 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true })
 })
 
-describe('loginid-mfa-flow/testing in a project without msw', () => {
+describe('loginid-mfa-flow/testing in a project without msw', { timeout: 60_000 }, () => {
   it('imports, serves over HTTP and answers through sim.handle; sim.handlers names msw', () => {
     const run = spawnSync(process.execPath, ['consumer.js'], { cwd: project, encoding: 'utf8' })
     expect(run.stderr).toBe('')
