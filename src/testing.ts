@@ -7,14 +7,11 @@
  * - {@link createSoftwareAuthenticator}: a software WebAuthn authenticator for Node tests;
  * - {@link createPasskeyVerifier}: real WebAuthn verification of LoginID's passkey results.
  *
- * `msw` (2.x) is an optional peer dependency needed for `sim.handlers`.
+ * `msw` (2.x) is an optional peer dependency needed only for `sim.handlers` and
+ * `createMswHandlers`, which load it on first use: the entry itself imports without it.
  *
  * @module loginid-mfa-flow/testing
  */
-import { registerHandlersFactory } from './testing/internal/handlers-registry.js'
-import { createMswHandlers } from './testing/msw-handlers.js'
-
-registerHandlersFactory(createMswHandlers)
 
 export { SIMULATOR_API_KEY, createLoginIDSimulator } from './testing/create-loginid-simulator.js'
 export { startLoginIDSimulator } from './testing/start-loginid-simulator.js'

@@ -1,3 +1,4 @@
+// Over 400 lines: one case per verification failure reason, each needing its own forged input.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { PasskeyCreationOptions, PasskeyRequestOptions } from '../shared/protocol.js'
 import { createPasskeyVerifier } from './passkey-verifier.js'

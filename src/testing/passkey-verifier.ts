@@ -1,3 +1,4 @@
+// Over 400 lines: one verifier whose per-check failure reasons and their docs belong together.
 /**
  * `loginid-mfa-flow/testing`: {@link createPasskeyVerifier}, real WebAuthn verification of
  * LoginID's `creationResult` / `assertionResult` with `@simplewebauthn/server` (an optional peer
@@ -12,6 +13,13 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import type * as SimpleWebAuthnServerModule from '@simplewebauthn/server'
+import {
+  BASE64URL_PATTERN as BASE64URL,
+  decodeBase64Url,
+  encodeBase64Url,
+  toBase64Url as normalize,
+} from '../internal/base64url.js'
+import { isRecord } from '../internal/guards.js'
 import { MfaError } from '../shared/errors.js'
 
 /** Options of {@link createPasskeyVerifier}. */
@@ -179,10 +187,13 @@ function loadServer(): Promise<SimpleWebAuthnServer> {
   return serverModule
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/
-
-function normalize(value: string): string {
-  return value.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+/** A WebAuthn RP id: a bare host name (no scheme, port, path or spaces). */
+function isDomain(value: string): boolean {
+  try {
+    return new URL(`https://${value}/`).hostname === value.toLowerCase()
+  } catch {
+    return false
+  }
 }
 
 function fail(
@@ -197,27 +208,13 @@ function pickFields<K extends string>(
   value: unknown,
   required: readonly K[],
 ): (Record<K, string> & Record<string, unknown>) | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const record = value as Record<string, unknown>
+  if (!isRecord(value)) return undefined
+  const record = value
   for (const key of required) {
     const field = record[key]
     if (typeof field !== 'string' || !BASE64URL.test(field)) return undefined
   }
   return record as Record<K, string> & Record<string, unknown>
-}
-
-function decodeBase64Url(value: string): Uint8Array<ArrayBuffer> {
-  const base64 = value.replace(/-/g, '+').replace(/_/g, '/')
-  const binary = atob(base64.padEnd(base64.length + ((4 - (base64.length % 4)) % 4), '='))
-  const out = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i)
-  return out
-}
-
-function encodeBase64Url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
 /** The checks of `clientDataJSON` that get a precise reason (SimpleWebAuthn repeats them). */
@@ -322,6 +319,12 @@ export function createPasskeyVerifier(options: PasskeyVerifierOptions): PasskeyV
   const { rpId, origin, requireUserVerification: defaultUserVerification = true } = options
   if (typeof rpId !== 'string' || rpId === '') {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'passkey verifier: rpId must be a non-empty string')
+  }
+  if (!isDomain(rpId)) {
+    throw new MfaError(
+      'ERR_INVALID_ARGUMENT',
+      `passkey verifier: rpId must be a domain such as localhost or example.com, not '${rpId}'`,
+    )
   }
   const origins: readonly string[] = typeof origin === 'string' ? [origin] : [...(origin ?? [])]
   if (origins.length === 0 || origins.some((o) => typeof o !== 'string' || o === '')) {

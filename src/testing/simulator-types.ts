@@ -3,6 +3,7 @@
  *
  * @module loginid-mfa-flow/testing
  */
+import type { JWK } from 'jose'
 import type { RequestHandler } from 'msw'
 import type { MfaFactorName, MfaFlow } from '../shared/protocol.js'
 
@@ -82,6 +83,11 @@ export interface SimulatedPasskey {
   createdAt: number
   /** Last successful use, epoch ms. */
   lastUsedAt?: number
+  /**
+   * What the registering device called itself (`deviceInfo.clientName` / `osName` of `begin`);
+   * `GET /passkeys` reports it as `device` ('Unknown device' when absent, as for seeded passkeys).
+   */
+  device?: string
 }
 
 /** A user as the simulator keeps it. */
@@ -275,6 +281,20 @@ export interface LoginIDSimulatorOptions {
    * @defaultValue 65536
    */
   maxBodyBytes?: number
+  /**
+   * One-time codes a flow may request after its first (`POST /mfa/otp/request`). Each code
+   * allows 3 wrong guesses, so a flow allows at most `3 × (maxOtpResends + 1)`. Past the cap,
+   * `otp/request` answers 400 `bad_request` and the session stays usable for its other factors.
+   * @defaultValue 5
+   */
+  maxOtpResends?: number
+  /**
+   * The ES256 key tokens are signed with: a private JWK (`kty: 'EC'`, `crv: 'P-256'`, `x`, `y`,
+   * `d`, optional `kid`; without `kid`, its RFC 7638 thumbprint). Pass the same key after a
+   * restart and tokens issued before it still verify against the JWKS. Without it every
+   * simulator makes a new key. The CLI's `--key-file` keeps one in a file.
+   */
+  signingKey?: JWK
 }
 
 /** The simulator's fault injection controls. */

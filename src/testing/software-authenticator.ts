@@ -1,3 +1,4 @@
+// Over 400 lines: a self-contained authenticator (CBOR, COSE, DER, ceremonies) kept in one unit.
 /**
  * `loginid-mfa-flow/testing`: {@link createSoftwareAuthenticator}, an ES256 WebAuthn
  * authenticator in plain JavaScript (WebCrypto). It produces real `none` attestations and real
@@ -6,6 +7,7 @@
  *
  * @module
  */
+import { decodeBase64Url, encodeBase64Url } from '../internal/base64url.js'
 import { MfaError } from '../shared/errors.js'
 import type {
   PasskeyAssertionResult,
@@ -188,24 +190,15 @@ function concat(...parts: Uint8Array[]): Bytes {
   return out
 }
 
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
+const toBase64Url = encodeBase64Url
 
 /** Decodes base64url, tolerating standard base64 and padding; a TypeError on bad input. */
 function fromBase64Url(value: string): Bytes {
-  const base64 = value.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '')
-  let binary: string
   try {
-    binary = atob(base64.padEnd(base64.length + ((4 - (base64.length % 4)) % 4), '='))
+    return decodeBase64Url(value)
   } catch {
     throw new TypeError('The value is not valid base64url.')
   }
-  const out = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i)
-  return out
 }
 
 const utf8 = (text: string): Bytes => new TextEncoder().encode(text) as Bytes

@@ -1,14 +1,14 @@
 /// <reference types="node" />
 /**
  * `startLoginIDSimulator`, exported from `loginid-mfa-flow/testing`: the simulator core served by
- * `node:http` on loopback. Does not import `msw`.
+ * `node:http` on loopback. Does not import `msw`; loads `node:http` and `node:stream` when called,
+ * so the entry itself loads fast and without Node built-ins.
  *
  * @module loginid-mfa-flow/testing
  */
-import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { MfaError } from '../shared/errors.js'
 import { createLoginIDSimulator } from './create-loginid-simulator.js'
 import type {
@@ -17,7 +17,7 @@ import type {
   StartLoginIDSimulatorOptions,
 } from './simulator-types.js'
 
-function toRequest(req: IncomingMessage, baseUrl: string): Request {
+function toRequest(req: IncomingMessage, baseUrl: string, stream: typeof Readable): Request {
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue
@@ -27,7 +27,7 @@ function toRequest(req: IncomingMessage, baseUrl: string): Request {
   const hasBody = method !== 'GET' && method !== 'HEAD'
   const init: RequestInit & { duplex?: 'half' } = { method, headers }
   if (hasBody) {
-    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>
+    init.body = stream.toWeb(req) as unknown as ReadableStream<Uint8Array>
     init.duplex = 'half'
   }
   // Origin-form only, joined to the base URL as text: `//host/path` stays a path on this server.
@@ -86,6 +86,10 @@ export async function startLoginIDSimulator(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'port must be an integer from 0 to 65535')
   }
+  const [{ createServer }, { Readable: stream }] = await Promise.all([
+    import('node:http'),
+    import('node:stream'),
+  ])
   let simulator: LoginIDSimulator | undefined
   let baseUrl = ''
   const sockets = new Set<Socket>()
@@ -103,7 +107,7 @@ export async function startLoginIDSimulator(
     }
     let request: Request
     try {
-      request = toRequest(req, baseUrl)
+      request = toRequest(req, baseUrl, stream)
     } catch {
       writeAppError(res, 400, 'bad_request', 'invalid request target or headers')
       return

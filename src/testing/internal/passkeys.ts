@@ -1,6 +1,6 @@
 // Internal (loginid-mfa-flow/testing): the WebAuthn options the simulator issues. What comes back
 // is verified for real by `createPasskeyVerifier` (../passkey-verifier.ts), the one seam.
-import { base64url } from 'jose'
+import { encodeBase64Url, encodeBase64UrlText } from '../../internal/base64url.js'
 import type {
   PasskeyCreationOptions,
   PasskeyCredentialDescriptor,
@@ -18,11 +18,11 @@ export const ZERO_AAGUID = '00000000-0000-0000-0000-000000000000'
  */
 export function newChallenge(payloadHash?: Uint8Array): string {
   const nonce = crypto.getRandomValues(new Uint8Array(32))
-  if (payloadHash === undefined) return base64url.encode(nonce)
+  if (payloadHash === undefined) return encodeBase64Url(nonce)
   const out = new Uint8Array(nonce.length + payloadHash.length)
   out.set(nonce)
   out.set(payloadHash, nonce.length)
-  return base64url.encode(out)
+  return encodeBase64Url(out)
 }
 
 /** SHA-256 of a transaction payload (UTF-8). */
@@ -32,7 +32,7 @@ export async function payloadHashOf(payload: string): Promise<Uint8Array> {
 
 /** Base64url (no padding) JSON of an options object, as LoginID puts it into an action option. */
 export function encodeOptions(options: PasskeyCreationOptions | PasskeyRequestOptions): string {
-  return base64url.encode(JSON.stringify(options))
+  return encodeBase64UrlText(JSON.stringify(options))
 }
 
 function descriptor(passkey: SimulatedPasskey): PasskeyCredentialDescriptor {
