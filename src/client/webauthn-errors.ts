@@ -43,6 +43,22 @@ const SIMPLEWEBAUTHN_CODES: Record<string, PasskeyErrorCode> = {
   ERROR_AUTHENTICATOR_GENERAL_ERROR: 'ERR_PASSKEY_FAILED',
 }
 
+/**
+ * `PasskeyError.code` values of `@loginid/websdk3` 3.5.0 (PROTOCOL.md b.5), by the MfaError code
+ * they mean. Its `PasskeyError` leaves `name` as "Error", so the code (or the DOMException in
+ * `cause`) is what tells it.
+ */
+export const WEBSDK_PASSKEY_CODES: Readonly<Record<string, PasskeyErrorCode>> = {
+  ERROR_PASSKEY_ABORTED: 'ERR_PASSKEY_CANCELLED',
+  ERROR_DISCOVERABLE_CREDENTIALS_UNSUPPORTED: 'ERR_PASSKEY_UNSUPPORTED',
+  ERROR_USER_VERIFICATION_UNSUPPORTED: 'ERR_PASSKEY_UNSUPPORTED',
+  ERROR_PASSKEY_EXISTS: 'ERR_PASSKEY_EXISTS',
+  ERROR_GENERAL_ERROR: 'ERR_PASSKEY_FAILED',
+  ERROR_ALGORITHMS_UNSUPPORTED: 'ERR_PASSKEY_UNSUPPORTED',
+  ERROR_DOMAIN_MISMATCH: 'ERR_PASSKEY_DOMAIN',
+  ERROR_AUTHENTICATOR_UNKNOWN_ERROR: 'ERR_PASSKEY_FAILED',
+}
+
 // What @simplewebauthn/browser throws (plain `Error`s) when the platform has no WebAuthn.
 const UNSUPPORTED_MESSAGES = [
   'WebAuthn is not supported',
@@ -96,7 +112,7 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
   if (typeof error !== 'object' || error === null) return 'ERR_PASSKEY_FAILED'
   const { name, code, message } = error as { name?: unknown; code?: unknown; message?: unknown }
   if (typeof code === 'string') {
-    const mapped = SIMPLEWEBAUTHN_CODES[code]
+    const mapped = SIMPLEWEBAUTHN_CODES[code] ?? WEBSDK_PASSKEY_CODES[code]
     // ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY and unknown codes fall through to the name.
     if (mapped) return mapped
   }
@@ -117,6 +133,13 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
  * | `NotSupportedError`, `ConstraintError`, no WebAuthn in this environment | `ERR_PASSKEY_UNSUPPORTED` |
  * | `SecurityError`, `ERROR_INVALID_DOMAIN`, `ERROR_INVALID_RP_ID` | `ERR_PASSKEY_DOMAIN` |
  * | anything else (`UnknownError`, `TypeError`, `InvalidStateError` on `get`, ...) | `ERR_PASSKEY_FAILED` |
+ *
+ * websdk3's `PasskeyError` codes map too: `ERROR_PASSKEY_ABORTED` → cancelled;
+ * `ERROR_PASSKEY_EXISTS` → exists; `ERROR_DOMAIN_MISMATCH` → domain;
+ * `ERROR_DISCOVERABLE_CREDENTIALS_UNSUPPORTED`, `ERROR_USER_VERIFICATION_UNSUPPORTED`,
+ * `ERROR_ALGORITHMS_UNSUPPORTED` → unsupported; `ERROR_GENERAL_ERROR`,
+ * `ERROR_AUTHENTICATOR_UNKNOWN_ERROR` → failed. (`runMfa` maps such an error by the DOMException
+ * in its `cause` when it has one, as it does for the built-in client.)
  *
  * `@simplewebauthn/browser`'s `WebAuthnError` is recognised by its `code`, then by its `name`
  * (which is the underlying `DOMException`'s name). Objects are matched by shape, not by class,

@@ -4,6 +4,8 @@
 // promise rejects with the typed error at once, and no later call starts.
 import { MfaError } from '../../shared/errors.js'
 
+const ENDED: Record<string, MfaError> = {}
+
 /** An abort scope: `signal` aborts on the parent's abort or at the deadline; `end` disposes it. */
 export interface RunScope {
   readonly signal: AbortSignal
@@ -44,7 +46,9 @@ export function openScope(
     end() {
       clearTimeout(timer)
       parent?.removeEventListener('abort', onParent)
-      abort(new MfaError('ERR_ABORTED', `the ${what} has ended`))
+      // Nothing awaits an ended scope: one shared reason, not a new error (and stack) per scope.
+      if (!controller.signal.aborted)
+        abort((ENDED[what] ??= new MfaError('ERR_ABORTED', `the ${what} has ended`)))
     },
   }
 }
