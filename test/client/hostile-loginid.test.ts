@@ -107,11 +107,11 @@ describe('LoginID echoes what it was sent', () => {
       performAction: () =>
         Promise.reject(
           new ApiError(
+            `${BASE}/fido2/v2/mfa/third-party/verify`,
             400,
+            'Bad Request',
             { msg: `session ${SESSION} rejected`, msgCode: 'bad' },
-            {
-              headers: { Authorization: SESSION },
-            },
+            { method: 'POST', url: BASE, headers: { Authorization: SESSION } },
           ),
         ),
     }
