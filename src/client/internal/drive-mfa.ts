@@ -5,7 +5,7 @@
 // tokens or an external step suspends the run with `ctx.redirect`.
 import { MfaError } from '../../shared/errors.js'
 import type { MfaFactorName, MfaSessionResult } from '../../shared/protocol.js'
-import { guard, openScope } from './run-scope.js'
+import { NEVER, guard, openScope, runScope } from './run-scope.js'
 import type { RunScope } from './run-scope.js'
 import { normalize } from './normalize.js'
 import { driveSettings, invalid } from './options.js'
@@ -42,15 +42,18 @@ export async function driveMfa<P>(
   const { client, chooseAction, onEvent, maxSteps, storageKey } = settings
   const started = Date.now()
   const elapsed = (): number => Date.now() - started
-  const emit = (event: MfaEvent): void => {
-    try {
-      const r = onEvent?.(event) as unknown
-      if (r instanceof Promise) r.catch(() => undefined)
-    } catch {
-      // a listener's failure must not break the run
-    }
-  }
-  const run = openScope(settings.signal, settings.runMs, 'run')
+  // Without a listener no event object is built: `emit?.(...)` skips its argument.
+  const emit =
+    onEvent &&
+    ((event: MfaEvent): void => {
+      try {
+        const r = onEvent(event) as unknown
+        if (r instanceof Promise) r.catch(() => undefined)
+      } catch {
+        // a listener's failure must not break the run
+      }
+    })
+  const run = runScope(settings.signal, settings.runMs)
   const steps: MfaStep[] = []
   const attempts: Partial<Record<MfaFactorName, number>> = {}
   let action: MfaFactorName | undefined
@@ -88,7 +91,7 @@ export async function driveMfa<P>(
       const stepStarted = Date.now()
       const stepNo = steps.length + 1
       const current = result
-      emit({ type: 'step:start', action: name, attempt, step: stepNo, elapsedMs: elapsed() })
+      emit?.({ type: 'step:start', action: name, attempt, step: stepNo, elapsedMs: elapsed() })
       const ctx: StepContext<P> = {
         settings,
         username,
@@ -102,6 +105,7 @@ export async function driveMfa<P>(
         get signal() {
           return signal()
         },
+        aborted: () => live().aborted,
         takeResume() {
           const taken = resume
           resume = undefined
@@ -112,12 +116,12 @@ export async function driveMfa<P>(
           return guard(s, () =>
             client.performAction(factor, {
               ...(current.session && { session: current.session }),
-              signal: s,
+              ...(s !== NEVER && { signal: s }),
               ...extra,
             }),
           ).then(check)
         },
-        callback: (code, message, fn) => callApp(signal(), code, message, fn),
+        callback: (code, message, fn) => callApp(live(), code, message, fn),
       }
       let outcome: StepOutcome
       try {
@@ -130,7 +134,7 @@ export async function driveMfa<P>(
         await saveSuspension(settings.pendingFlowStorage, storageKey, json, run.signal, (u) => {
           undo = u
         })
-        emit({
+        emit?.({
           type: 'redirect',
           action: 'external',
           attempt,
@@ -144,7 +148,7 @@ export async function driveMfa<P>(
       if (failure) {
         passkeyFailed = true
         forced = 'external'
-        emit({
+        emit?.({
           type: 'fallback',
           action: name,
           attempt,
@@ -163,7 +167,7 @@ export async function driveMfa<P>(
         elapsedMs: Date.now() - stepStarted,
         ...(failure && { error: failure.code }),
       })
-      emit({
+      emit?.({
         type: 'step:done',
         action: name,
         attempt,
@@ -174,13 +178,13 @@ export async function driveMfa<P>(
     }
 
     const { summary, completion } = toCompletion(result, username, steps)
-    emit({ type: 'complete', action, attempt, completion: summary, elapsedMs: elapsed() })
+    emit?.({ type: 'complete', action, attempt, completion: summary, elapsedMs: elapsed() })
     return completion
   } catch (caught) {
     // A snapshot write the run gave up on (abort, deadline, storage error) must not survive.
     undo?.()
     const error = normalize(caught, action)
-    emit({ type: 'error', action, attempt, error, elapsedMs: elapsed() })
+    emit?.({ type: 'error', action, attempt, error, elapsedMs: elapsed() })
     throw error
   } finally {
     run.end()

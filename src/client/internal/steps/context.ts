@@ -34,8 +34,13 @@ export interface StepContext<P = unknown> {
   readonly issuedAt: number
   /** Whether a passkey failed earlier in this run (the external step's `reason`). */
   readonly passkeyFailed: boolean
-  /** Aborts when the run is aborted, a deadline passes, or the step ends. */
+  /**
+   * Aborts when the run is aborted, a deadline passes, or the step ends. Made on first read: pass
+   * it on through a getter, so a step whose callbacks never read it costs no AbortController.
+   */
   readonly signal: AbortSignal
+  /** Whether the step was aborted (the run's abort, a deadline), without making `signal`. */
+  aborted(): boolean
   /** Take the resume request, once (`resumeMfa`'s proof for the first external step). */
   takeResume(): ResumeRequest | undefined
   /** `client.performAction` on the current session, guarded by the step, its result checked. */

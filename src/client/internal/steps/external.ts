@@ -68,8 +68,9 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
       'external needs externalAuthenticator and tokenProvider',
     )
   }
-  const { result: current, signal } = ctx
+  const { result: current } = ctx
   const reason = resumed?.reason ?? reasonFor(ctx)
+  // `signal` is a getter everywhere: the step's AbortController exists only if the app reads it.
   const shared = {
     username: ctx.username,
     flow: current.flow,
@@ -77,7 +78,6 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
     session: current.session,
     remainingFactors: current.remainingFactors,
     attempt: ctx.attempt,
-    signal,
   }
   let proof: unknown
   if (resumed) {
@@ -87,6 +87,9 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
     const requests: unknown[] = []
     const full: ExternalAuthContext = {
       ...shared,
+      get signal() {
+        return ctx.signal
+      },
       get resumeNonce() {
         return (nonce ??= randomNonce())
       },
@@ -108,7 +111,13 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
   }
   for (let retried = false; ; retried = true) {
     const token = await ctx.callback('ERR_TOKEN_PROVIDER', 'the token provider failed', () =>
-      tokenProvider({ ...shared, proof: proof as P }),
+      tokenProvider({
+        ...shared,
+        proof: proof as P,
+        get signal() {
+          return ctx.signal
+        },
+      }),
     )
     if (typeof token !== 'string' || !token) {
       throw new MfaError('ERR_TOKEN_PROVIDER', 'the token provider returned no token')
@@ -117,7 +126,7 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
     try {
       result = await ctx.perform('external', { payload: token })
     } catch (caught) {
-      if (signal.aborted) throw caught
+      if (ctx.aborted()) throw caught
       const error = normalize(caught)
       const msgCode = error.msgCode ?? ''
       if (error.status !== 401 || SESSION_CODES.includes(msgCode)) throw error

@@ -5,7 +5,7 @@ import { SESSION_CODES, normalize } from '../normalize.js'
 import type { StepContext, StepOutcome } from './context.js'
 
 export async function otpStep<P>(ctx: StepContext<P>): Promise<StepOutcome> {
-  const { action: name, factor, signal } = ctx
+  const { action: name, factor } = ctx
   const { otp, maxAttempts } = ctx.settings
   if (!otp) throw new MfaError('ERR_UNSUPPORTED_ACTION', `${name} needs the otp option`)
   const contacts = factor?.options ?? []
@@ -34,7 +34,9 @@ export async function otpStep<P>(ctx: StepContext<P>): Promise<StepOutcome> {
         contact,
         attempt: codeAttempt,
         resend: request,
-        signal,
+        get signal() {
+          return ctx.signal
+        },
       }),
     )
     if (typeof code !== 'string' || !code)
@@ -43,7 +45,7 @@ export async function otpStep<P>(ctx: StepContext<P>): Promise<StepOutcome> {
       const result = await ctx.perform('otp:verify', { payload: code, ...(session && { session }) })
       return { type: 'next', result }
     } catch (caught) {
-      if (signal.aborted) throw caught
+      if (ctx.aborted()) throw caught
       const error = normalize(caught)
       const msgCode = error.msgCode ?? ''
       // A wrong code: LoginID answers 401 without a session; the OTP session stays usable.

@@ -22,7 +22,7 @@ export async function passkeyStep<P>(ctx: StepContext<P>): Promise<StepOutcome> 
       failure = new MfaError('ERR_PASSKEY_FAILED', 'LoginID did not accept the passkey')
     }
   } catch (error) {
-    if (ctx.signal.aborted) throw error
+    if (ctx.aborted()) throw error
     failure = asPasskeyFailure(error, action)
     if (!failure) throw error
   }
