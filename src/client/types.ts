@@ -1,3 +1,4 @@
+// Over 400 lines: declarations only (every public option, context, event and result type, with its docs).
 /**
  * `loginid-mfa-flow`: the option, context, event and result types of {@link runMfa},
  * {@link resumeMfa}, {@link peekPendingMfa}, {@link createMfaClient} and {@link fetchGrantToken}.
