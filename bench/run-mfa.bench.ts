@@ -28,7 +28,7 @@ describe('runMfa against the simulator core', () => {
     baseUrl: passkeySim.baseUrl,
     fetch: passkeyFetch,
     webauthn: authenticator,
-    storage: {
+    stateStorage: {
       getItem: (key) => storage.get(key) ?? null,
       setItem: (key, value) => void storage.set(key, value),
       removeItem: (key) => void storage.delete(key),

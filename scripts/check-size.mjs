@@ -1,29 +1,101 @@
-// Size budgets per entry, and a check that no server code reaches the client bundle.
-// Each entry of dist/ is bundled with esbuild (runtime dependencies and node: builtins stay
-// external, as they do for an app's bundler), minified and gzipped; the result must fit its budget.
+// Size budgets, measured the way an app ships the package (issue 9 §1): one consumer file per row,
+// importing from the BUILT package (dist/), bundled with its dependencies by esbuild
+// (--bundle --minify --format=esm --platform=browser), then gzip -9. Also: the per-entry sizes
+// with dependencies external (what this package's own code weighs), and a check that no server
+// code reaches the client bundle. Exits non-zero over any budget. `npm run build` first.
 import { build } from 'esbuild'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 
+const root = fileURLToPath(new URL('..', import.meta.url))
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+
+/**
+ * What an app imports, the gzip size it must not exceed (`budget`, enforced), and issue 9's
+ * target. The targets are not met yet (see docs/performance.md): the budgets are a ratchet at the
+ * measured size plus ~2%, to be lowered as the client shrinks, down to the targets, never raised.
+ * `--strict` enforces the targets instead.
+ */
+const strict = process.argv.includes('--strict')
+const rows = [
+  {
+    name: 'runMfa + fetchGrantToken (over an app’s own LoginIDMfa)',
+    imports: ['runMfa', 'fetchGrantToken'],
+    budget: 7_400,
+    target: 4_000,
+  },
+  {
+    name: 'runMfa + createMfaClient + fetchGrantToken',
+    imports: ['runMfa', 'createMfaClient', 'fetchGrantToken'],
+    budget: 11_300,
+    target: 7_000,
+  },
+  {
+    name: 'the same + browserWebAuthn',
+    imports: ['runMfa', 'createMfaClient', 'fetchGrantToken', 'browserWebAuthn'],
+    budget: 12_700,
+    target: 10_000,
+  },
+]
+/** Measured once with this script's settings; websdk3 3.5.0 cannot be installed here (issue 9). */
+const reference = { name: 'LoginIDMfa from @loginid/websdk3 3.5.0 (reference)', gzip: 11_385 }
+
+/** Bundle `contents` as an app would, resolving `loginid-mfa-flow` to the built package. */
+async function bundle(contents, external = []) {
+  const result = await build({
+    stdin: { contents, resolveDir: root, sourcefile: 'consumer.js', loader: 'js' },
+    bundle: true,
+    minify: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    alias: { 'loginid-mfa-flow': './dist/index.js' },
+    external,
+    logLevel: 'silent',
+  })
+  const code = result.outputFiles[0].text
+  return { code, minified: code.length, gzip: gzipSync(code, { level: 9 }).length }
+}
+
+let failed = false
+const pad = (s, n) => String(s).padEnd(n)
+const num = (n) => n.toLocaleString('en-US')
+console.log(
+  `${pad('what the app imports', 62)} ${pad('min', 8)} ${pad('gzip', 8)} ${pad('budget', 9)} target (issue 9)`,
+)
+for (const row of rows) {
+  // Use every import so that nothing is tree-shaken away.
+  const contents = `import { ${row.imports.join(', ')} } from 'loginid-mfa-flow'\nexport default [${row.imports.join(', ')}]\n`
+  const { minified, gzip, code } = await bundle(contents)
+  const limit = strict ? row.target : row.budget
+  const ok = gzip <= limit
+  if (!ok) failed = true
+  const met = gzip <= row.target ? 'met' : `over by ${num(gzip - row.target)}`
+  console.log(
+    `${pad(row.name, 62)} ${pad(num(minified), 8)} ${pad(num(gzip), 8)} ${pad(`≤ ${num(row.budget)}`, 9)} ≤ ${num(row.target)} (${met}) ${ok ? 'ok' : 'FAIL'}`,
+  )
+  if (
+    !row.imports.includes('browserWebAuthn') &&
+    /WebAuthnAbortService|startRegistration/.test(code)
+  ) {
+    failed = true
+    console.log('FAIL   @simplewebauthn/browser code is in a bundle without browserWebAuthn')
+  }
+}
+console.log(`${pad(reference.name, 62)} ${pad('', 8)} ${pad(num(reference.gzip), 8)} —`)
+
+// The package's own code per entry, dependencies external (as an app's bundler sees the files).
 const external = [
   ...Object.keys(pkg.dependencies ?? {}),
   ...Object.keys(pkg.peerDependencies ?? {}),
   'node:*',
 ]
-
-/**
- * Budgets in bytes, gzip. The client entry started at 4 KB for the skeleton; it now holds the
- * whole driver (passkeys with fallback, OTP, external, redirect/resume, abort, deadlines, events),
- * the LoginID client and the browser WebAuthn adapter, measured at 10.3 KB (0.1.0). The budget
- * leaves a little headroom so that growth is a decision, not an accident.
- */
 const budgets = {
-  'dist/index.js': 11 * 1024,
+  'dist/index.js': 13.5 * 1024,
   'dist/server.js': 6.5 * 1024,
   'dist/testing.js': 20 * 1024,
 }
-
 /**
  * What `import` of an entry loads: code behind a relative dynamic `import()` (the server entry's
  * `runDoctor` checks) is a chunk the app loads only when it calls it, so the entry budget leaves
@@ -44,8 +116,8 @@ function dynamicImportsExternal(entry) {
   }
 }
 
-/** Bundle as an app's bundler would: minified code and its gzip -9 size. */
-async function bundle(options) {
+/** One entry of dist/ bundled with dependencies external: the package's own code. */
+async function entryBundle(options) {
   const result = await build({
     bundle: true,
     minify: true,
@@ -62,17 +134,15 @@ async function bundle(options) {
 
 /** Strings that only server code contains; none may appear in the client bundle. */
 const serverOnly = ['/mgmt/', 'Basic ', 'node:', 'apiKey', 'createManagementClient']
-
-let failed = false
 for (const [entry, budget] of Object.entries(budgets)) {
-  const { code, gz } = await bundle({
+  const { code, gz } = await entryBundle({
     entryPoints: [entry],
     plugins: [dynamicImportsExternal(entry)],
   })
   const ok = gz <= budget
   if (!ok) failed = true
   console.log(
-    `${ok ? 'ok  ' : 'FAIL'} ${entry}: ${(gz / 1024).toFixed(2)} KB gzip (budget ${(budget / 1024).toFixed(2)} KB), ${(code.length / 1024).toFixed(1)} KB minified`,
+    `${ok ? 'ok  ' : 'FAIL'} ${entry} (dependencies external): ${num(gz)} B gzip (budget ${num(budget)}), ${num(code.length)} B minified`,
   )
   if (entry === 'dist/index.js') {
     const leaks = serverOnly.filter((s) => code.includes(s))
@@ -85,8 +155,8 @@ for (const [entry, budget] of Object.entries(budgets)) {
   }
 }
 for (const [chunk, entry] of lazyChunks) {
-  const base = await bundle({ entryPoints: [entry], plugins: [dynamicImportsExternal(entry)] })
-  const both = await bundle({
+  const base = await entryBundle({ entryPoints: [entry], plugins: [dynamicImportsExternal(entry)] })
+  const both = await entryBundle({
     stdin: {
       contents: `import * as a from './${entry}'; import * as b from '${chunk}'; export { a, b }`,
       resolveDir: process.cwd(),
@@ -97,7 +167,7 @@ for (const [chunk, entry] of lazyChunks) {
   if (!ok) failed = true
   const name = chunk.slice(chunk.lastIndexOf('/dist/') + 1)
   console.log(
-    `${ok ? 'ok  ' : 'FAIL'} ${name}, loaded lazily by ${entry}: adds ${(added / 1024).toFixed(2)} KB gzip (budget ${(lazyBudget / 1024).toFixed(2)} KB)`,
+    `${ok ? 'ok  ' : 'FAIL'} ${name}, loaded lazily by ${entry}: adds ${num(added)} B gzip (budget ${num(lazyBudget)})`,
   )
 }
 process.exit(failed ? 1 : 0)

@@ -164,7 +164,7 @@ describe('browserWebAuthn().create', () => {
     const attempt = browserWebAuthn().create(creationOptions())
     await expect(attempt).rejects.toMatchObject({ name: 'MfaError', code })
     const err: unknown = await attempt.catch((e: unknown) => e)
-    // @simplewebauthn/browser wraps it in a WebAuthnError whose cause is the DOMException.
+    // Kept as the cause, directly or (an adapter wrapping it) one level down.
     const cause = (err as Error).cause as Error & { cause?: unknown }
     expect(cause === original || cause.cause === original).toBe(true)
   })

@@ -1,24 +1,10 @@
 /**
  * `loginid-mfa-flow`: {@link browserWebAuthn}, the {@link WebAuthnAdapter} that runs passkey
- * ceremonies in a browser with `@simplewebauthn/browser` (`navigator.credentials`).
+ * ceremonies in a browser with `navigator.credentials` (a small hand-written ceremony: LoginID's
+ * base64url JSON options in, LoginID's `creationResult` / `assertionResult` out).
  *
  * @module
  */
-import {
-  WebAuthnAbortService,
-  browserSupportsWebAuthn,
-  browserSupportsWebAuthnAutofill,
-  startAuthentication,
-  startRegistration,
-} from '@simplewebauthn/browser'
-import type {
-  AuthenticationResponseJSON,
-  AuthenticatorTransportFuture,
-  PublicKeyCredentialCreationOptionsJSON,
-  PublicKeyCredentialDescriptorJSON,
-  PublicKeyCredentialRequestOptionsJSON,
-  RegistrationResponseJSON,
-} from '@simplewebauthn/browser'
 import { MfaError } from '../shared/errors.js'
 import type {
   PasskeyAssertionResult,
@@ -28,6 +14,7 @@ import type {
   PasskeyRequestOptions,
   WebAuthnAdapter,
 } from '../shared/protocol.js'
+import { BASE64URL_PATTERN, decodeBase64Url, encodeBase64Url } from '../internal/base64url.js'
 import { toPasskeyError } from './webauthn-errors.js'
 import type { PasskeyCeremony } from './webauthn-errors.js'
 
@@ -35,72 +22,66 @@ import type { PasskeyCeremony } from './webauthn-errors.js'
 export interface BrowserWebAuthnOptions {
   /**
    * For conditional UI (`autoFill`): require an `<input autocomplete="username webauthn">` on
-   * the page before asking the browser, as `@simplewebauthn/browser` does. Without such an input
-   * the browser never shows the passkey in the autofill list and the ceremony waits forever.
+   * the page before asking the browser. Without such an input the browser never shows the
+   * passkey in the autofill list and the ceremony waits forever.
    * @defaultValue true
    */
   verifyAutofillInput?: boolean
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/
+const invalid = (what: string): MfaError =>
+  new MfaError('ERR_INVALID_ARGUMENT', `passkey options: ${what}`)
 
-/** Base64url without padding; tolerates standard base64 and `=` padding, as LoginID's SDK does. */
-function toBase64Url(value: unknown, field: string): string {
-  if (typeof value !== 'string') {
-    throw new MfaError('ERR_INVALID_ARGUMENT', `passkey options: ${field} must be a string`)
-  }
+/** The bytes of a base64url (or standard base64, padded) option field. */
+function bytes(value: unknown, field: string): Uint8Array<ArrayBuffer> {
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`)
   const normalized = value.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-  if (!BASE64URL.test(normalized)) {
-    throw new MfaError('ERR_INVALID_ARGUMENT', `passkey options: ${field} is not base64url`)
-  }
-  return normalized
+  if (normalized && !BASE64URL_PATTERN.test(normalized)) throw invalid(`${field} is not base64url`)
+  return decodeBase64Url(normalized)
 }
 
-function toDescriptors(
+function descriptors(
   list: readonly PasskeyCredentialDescriptor[] | undefined,
   field: string,
-): PublicKeyCredentialDescriptorJSON[] | undefined {
+): PublicKeyCredentialDescriptor[] | undefined {
   if (list === undefined || list === null) return undefined
-  if (!Array.isArray(list)) {
-    throw new MfaError('ERR_INVALID_ARGUMENT', `passkey options: ${field} must be an array`)
-  }
-  return list.map((descriptor, index) => {
-    if (typeof descriptor !== 'object' || descriptor === null) {
-      throw new MfaError('ERR_INVALID_ARGUMENT', `passkey options: ${field}[${index}] is invalid`)
-    }
+  if (!Array.isArray(list)) throw invalid(`${field} must be an array`)
+  return list.map((d, i) => {
+    if (typeof d !== 'object' || d === null) throw invalid(`${field}[${i}] is invalid`)
     return {
-      id: toBase64Url(descriptor.id, `${field}[${index}].id`),
+      id: bytes(d.id, `${field}[${i}].id`),
       type: 'public-key',
-      ...(Array.isArray(descriptor.transports) && {
-        transports: descriptor.transports as AuthenticatorTransportFuture[],
-      }),
+      ...(Array.isArray(d.transports) && { transports: d.transports as AuthenticatorTransport[] }),
     }
   })
 }
 
-function requireObject(value: unknown, what: string): void {
-  if (typeof value !== 'object' || value === null) {
-    throw new MfaError('ERR_INVALID_ARGUMENT', `passkey options: ${what} must be an object`)
-  }
+function object(value: unknown, what: string): void {
+  if (typeof value !== 'object' || value === null) throw invalid(`${what} must be an object`)
 }
 
-/** LoginID's creation options (already JSON with base64url fields) → SimpleWebAuthn's JSON. */
-function toCreationOptionsJSON(
-  options: PasskeyCreationOptions,
-): PublicKeyCredentialCreationOptionsJSON {
-  requireObject(options, 'creation options')
-  requireObject(options.rp, 'rp')
-  requireObject(options.user, 'user')
+const b64 = (buffer: ArrayBuffer | ArrayBufferView): string =>
+  encodeBase64Url(
+    buffer instanceof ArrayBuffer
+      ? new Uint8Array(buffer)
+      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength),
+  )
+
+/** LoginID's creation options (JSON, base64url fields) → the browser's. */
+function creationOptions(options: PasskeyCreationOptions): PublicKeyCredentialCreationOptions {
+  object(options, 'creation options')
+  object(options.rp, 'rp')
+  object(options.user, 'user')
   const { rp, user } = options
-  const excludeCredentials = toDescriptors(options.excludeCredentials, 'excludeCredentials')
+  const excludeCredentials = descriptors(options.excludeCredentials, 'excludeCredentials')
   return {
     rp: { name: typeof rp.name === 'string' ? rp.name : '', ...(rp.id && { id: rp.id }) },
     user: {
-      id: toBase64Url(user.id, 'user.id'),
+      id: bytes(user.id, 'user.id'),
       name: String(user.name ?? ''),
       displayName: String(user.displayName ?? user.name ?? ''),
     },
-    challenge: toBase64Url(options.challenge, 'challenge'),
+    challenge: bytes(options.challenge, 'challenge'),
     pubKeyCredParams: Array.isArray(options.pubKeyCredParams) ? options.pubKeyCredParams : [],
     ...(options.timeout !== undefined && { timeout: options.timeout }),
     ...(excludeCredentials && { excludeCredentials }),
@@ -112,49 +93,60 @@ function toCreationOptionsJSON(
   }
 }
 
-/** LoginID's request options → SimpleWebAuthn's JSON. */
-function toRequestOptionsJSON(
+/** LoginID's request options → the browser's; `autoFill` sends an empty allow list. */
+function requestOptions(
   options: PasskeyRequestOptions,
-): PublicKeyCredentialRequestOptionsJSON {
-  requireObject(options, 'request options')
-  const allowCredentials = toDescriptors(options.allowCredentials, 'allowCredentials')
+  autoFill: boolean,
+): PublicKeyCredentialRequestOptions {
+  object(options, 'request options')
+  const allowCredentials = descriptors(options.allowCredentials, 'allowCredentials')
   return {
-    challenge: toBase64Url(options.challenge, 'challenge'),
+    challenge: bytes(options.challenge, 'challenge'),
     ...(options.rpId && { rpId: options.rpId }),
-    ...(allowCredentials && { allowCredentials }),
+    ...(autoFill ? { allowCredentials: [] } : allowCredentials && { allowCredentials }),
     ...(options.userVerification && { userVerification: options.userVerification }),
     ...(options.timeout !== undefined && { timeout: options.timeout }),
     ...(options.extensions && { extensions: options.extensions }),
   }
 }
 
-/** SimpleWebAuthn's registration JSON → LoginID's `creationResult` (PROTOCOL.md c.2). */
-function toCreationResult(credential: RegistrationResponseJSON): PasskeyCreationResult {
-  const { response } = credential
+/** What a registration response may offer besides the two required buffers. */
+interface AttestationResponse {
+  attestationObject: ArrayBuffer
+  clientDataJSON: ArrayBuffer
+  getTransports?(): string[]
+  getPublicKey?(): ArrayBuffer | null
+  getPublicKeyAlgorithm?(): number
+  getAuthenticatorData?(): ArrayBuffer
+}
+
+/** The browser's registration credential → LoginID's `creationResult` (PROTOCOL.md c.2). */
+function creationResult(credential: PublicKeyCredential): PasskeyCreationResult {
+  const response = credential.response as unknown as AttestationResponse
+  const publicKey = response.getPublicKey?.()
+  const algorithm = response.getPublicKeyAlgorithm?.()
+  const authenticatorData = response.getAuthenticatorData?.()
+  const transports = response.getTransports?.()
   return {
-    attestationObject: response.attestationObject,
-    clientDataJSON: response.clientDataJSON,
-    credentialId: credential.id || credential.rawId,
-    ...(response.publicKey !== undefined && { publicKey: response.publicKey }),
-    ...(response.publicKeyAlgorithm !== undefined && {
-      publicKeyAlgorithm: response.publicKeyAlgorithm,
-    }),
-    ...(response.authenticatorData !== undefined && {
-      authenticatorData: response.authenticatorData,
-    }),
-    ...(Array.isArray(response.transports) && { transports: [...response.transports] }),
+    attestationObject: b64(response.attestationObject),
+    clientDataJSON: b64(response.clientDataJSON),
+    credentialId: credential.id || b64(credential.rawId),
+    ...(publicKey && { publicKey: b64(publicKey) }),
+    ...(algorithm !== undefined && { publicKeyAlgorithm: algorithm }),
+    ...(authenticatorData && { authenticatorData: b64(authenticatorData) }),
+    ...(Array.isArray(transports) && { transports: [...transports] }),
   }
 }
 
-/** SimpleWebAuthn's authentication JSON → LoginID's `assertionResult` (PROTOCOL.md c.2). */
-function toAssertionResult(credential: AuthenticationResponseJSON): PasskeyAssertionResult {
-  const { response } = credential
+/** The browser's authentication credential → LoginID's `assertionResult` (PROTOCOL.md c.2). */
+function assertionResult(credential: PublicKeyCredential): PasskeyAssertionResult {
+  const response = credential.response as AuthenticatorAssertionResponse
   return {
-    authenticatorData: response.authenticatorData,
-    clientDataJSON: response.clientDataJSON,
-    credentialId: credential.id || credential.rawId,
-    signature: response.signature,
-    ...(response.userHandle && { userHandle: response.userHandle }),
+    authenticatorData: b64(response.authenticatorData),
+    clientDataJSON: b64(response.clientDataJSON),
+    credentialId: credential.id || b64(credential.rawId),
+    signature: b64(response.signature),
+    ...(response.userHandle && { userHandle: b64(response.userHandle) }),
   }
 }
 
@@ -167,50 +159,62 @@ function abortError(signal: AbortSignal, ceremony: PasskeyCeremony): MfaError {
   return new MfaError('ERR_ABORTED', `${what} was aborted`, { cause: reason })
 }
 
-function hasWebAuthn(): boolean {
-  const nav = (globalThis as { navigator?: { credentials?: unknown } }).navigator
-  return (
-    browserSupportsWebAuthn() && typeof nav?.credentials === 'object' && nav.credentials !== null
-  )
+function credentials(): CredentialsContainer | undefined {
+  const g = globalThis as { PublicKeyCredential?: unknown; navigator?: { credentials?: unknown } }
+  const container = g.navigator?.credentials
+  return typeof g.PublicKeyCredential === 'function' &&
+    typeof container === 'object' &&
+    container !== null
+    ? (container as CredentialsContainer)
+    : undefined
 }
 
+/** The pending ceremony's controller: browsers run one at a time, a newer one cancels it. */
+let pending: AbortController | undefined
+
 /**
- * Run one ceremony, honouring `signal`: an abort cancels the browser prompt through
- * `WebAuthnAbortService.cancelCeremony()` and rejects at once with `ERR_ABORTED`.
+ * Run one ceremony, honouring `signal`: an abort cancels the browser prompt and rejects at once
+ * with `ERR_ABORTED`; a newer ceremony cancels this one (`ERR_PASSKEY_CANCELLED`).
  */
-function runCeremony<T>(
-  ceremony: PasskeyCeremony,
+function ceremony(
+  kind: PasskeyCeremony,
   signal: AbortSignal | undefined,
   rpId: string | undefined,
-  start: () => Promise<T>,
-): Promise<T> {
-  if (signal?.aborted) return Promise.reject(abortError(signal, ceremony))
-  return new Promise<T>((resolve, reject) => {
+  start: (signal: AbortSignal) => Promise<Credential | null>,
+): Promise<PublicKeyCredential> {
+  if (signal?.aborted) return Promise.reject(abortError(signal, kind))
+  pending?.abort(new DOMException('a newer WebAuthn ceremony started', 'AbortError'))
+  const controller = (pending = new AbortController())
+  return new Promise<PublicKeyCredential>((resolve, reject) => {
     let settled = false
-    const onAbort = (): void => {
-      if (settled || !signal) return
+    const settle = (fn: () => void): void => {
+      if (settled) return
       settled = true
-      WebAuthnAbortService.cancelCeremony()
-      reject(abortError(signal, ceremony))
+      signal?.removeEventListener('abort', onAbort)
+      if (pending === controller) pending = undefined
+      fn()
     }
+    const onAbort = (): void =>
+      settle(() => {
+        controller.abort(signal?.reason)
+        reject(abortError(signal as AbortSignal, kind))
+      })
     signal?.addEventListener('abort', onAbort, { once: true })
-    start().then(
-      (value) => {
-        if (settled) return
-        settled = true
-        signal?.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        if (settled) return
-        settled = true
-        signal?.removeEventListener('abort', onAbort)
-        reject(
-          signal?.aborted
-            ? abortError(signal, ceremony)
-            : toPasskeyError(error, ceremony, rpId === undefined ? {} : { rpId }),
-        )
-      },
+    start(controller.signal).then(
+      (credential) =>
+        settle(() =>
+          credential
+            ? resolve(credential as PublicKeyCredential)
+            : reject(toPasskeyError(new Error('the browser returned no credential'), kind)),
+        ),
+      (error: unknown) =>
+        settle(() =>
+          reject(
+            signal?.aborted
+              ? abortError(signal, kind)
+              : toPasskeyError(error, kind, rpId === undefined ? {} : { rpId }),
+          ),
+        ),
     )
   })
 }
@@ -219,8 +223,7 @@ function runCeremony<T>(
  * The browser's WebAuthn as a {@link WebAuthnAdapter} for `createMfaClient({ webauthn })`.
  *
  * - Takes LoginID's passkey options as decoded JSON (binary fields base64url; standard base64
- *   and `=` padding are tolerated) and runs `startRegistration` / `startAuthentication` from
- *   `@simplewebauthn/browser`.
+ *   and `=` padding are tolerated) and runs `navigator.credentials.create` / `.get`.
  * - Returns `creationResult` / `assertionResult` exactly as LoginID takes them: base64url without
  *   padding, `credentialId` = the credential's id, plus `publicKey` (DER SPKI),
  *   `publicKeyAlgorithm`, `authenticatorData` and `transports` when the browser provides them.
@@ -234,7 +237,7 @@ function runCeremony<T>(
  *   (`ERR_TIMEOUT` when the signal's reason is a `TimeoutError`, as from
  *   `AbortSignal.timeout()`), not `ERR_PASSKEY_CANCELLED`: the app stopped the run, the user did
  *   not decline the passkey, so `runMfa` must not fall back to another factor. A ceremony
- *   superseded by a newer one (`@simplewebauthn/browser` allows one at a time) is
+ *   superseded by a newer one (one ceremony runs at a time, as browsers allow) is
  *   `ERR_PASSKEY_CANCELLED`.
  *
  * @param options - See {@link BrowserWebAuthnOptions}.
@@ -258,39 +261,51 @@ function runCeremony<T>(
 export function browserWebAuthn(options: BrowserWebAuthnOptions = {}): WebAuthnAdapter {
   const { verifyAutofillInput = true } = options
 
-  const unsupported = (ceremony: PasskeyCeremony, what = 'WebAuthn is not available'): MfaError =>
+  const unsupported = (kind: PasskeyCeremony, what = 'WebAuthn is not available'): MfaError =>
     new MfaError(
       'ERR_PASSKEY_UNSUPPORTED',
-      `${what} in this environment (passkey ${ceremony === 'create' ? 'registration' : 'sign-in'})`,
+      `${what} in this environment (passkey ${kind === 'create' ? 'registration' : 'sign-in'})`,
     )
 
   return {
-    async create(creationOptions, signal) {
-      const optionsJSON = toCreationOptionsJSON(creationOptions)
+    async create(options, signal) {
+      const publicKey = creationOptions(options)
       if (signal?.aborted) throw abortError(signal, 'create')
-      if (!hasWebAuthn()) throw unsupported('create')
-      const credential = await runCeremony('create', signal, optionsJSON.rp.id, () =>
-        startRegistration({ optionsJSON }),
+      const container = credentials()
+      if (!container) throw unsupported('create')
+      const credential = await ceremony('create', signal, publicKey.rp.id, (s) =>
+        container.create({ publicKey, signal: s }),
       )
-      return toCreationResult(credential)
+      return creationResult(credential)
     },
 
-    async get(requestOptions, signal, extra = {}) {
-      const optionsJSON = toRequestOptionsJSON(requestOptions)
+    async get(options, signal, extra = {}) {
       const autoFill = extra.autoFill === true
+      const publicKey = requestOptions(options, autoFill)
       if (signal?.aborted) throw abortError(signal, 'get')
-      if (!hasWebAuthn()) throw unsupported('get')
-      if (autoFill && !(await browserSupportsWebAuthnAutofill())) {
-        throw unsupported('get', 'conditional UI (passkey autofill) is not available')
+      const container = credentials()
+      if (!container) throw unsupported('get')
+      if (autoFill) {
+        const pkc = globalThis.PublicKeyCredential as {
+          isConditionalMediationAvailable?: () => Promise<boolean>
+        }
+        if (!(await pkc.isConditionalMediationAvailable?.().catch(() => false))) {
+          throw unsupported('get', 'conditional UI (passkey autofill) is not available')
+        }
+        if (
+          verifyAutofillInput &&
+          document.querySelectorAll("input[autocomplete$='webauthn']").length < 1
+        ) {
+          throw new MfaError(
+            'ERR_PASSKEY_FAILED',
+            'passkey autofill needs an <input autocomplete="username webauthn"> on the page',
+          )
+        }
       }
-      const credential = await runCeremony('get', signal, optionsJSON.rpId, () =>
-        startAuthentication({
-          optionsJSON,
-          useBrowserAutofill: autoFill,
-          verifyBrowserAutofillInput: verifyAutofillInput,
-        }),
+      const credential = await ceremony('get', signal, publicKey.rpId, (s) =>
+        container.get({ publicKey, signal: s, ...(autoFill && { mediation: 'conditional' }) }),
       )
-      return toAssertionResult(credential)
+      return assertionResult(credential)
     },
   }
 }

@@ -1,134 +1,40 @@
 /**
  * `loginid-mfa-flow`: {@link createMfaClient}, the built-in LoginID MFA client (the protocol of
- * `LoginIDMfa` over `ofetch`, with an explicit session, no cookies and no analytics).
+ * `LoginIDMfa` over plain `fetch`, with an explicit session, no cookies and no analytics).
  *
  * @module
  */
-import { createFetch, ofetch } from 'ofetch'
 import { MfaError } from '../shared/errors.js'
 import type {
-  DeviceInfo,
   MfaActionBody,
   MfaBody,
   MfaFactorName,
-  MfaFlow,
   MfaPerformActionOptions,
   MfaSessionResult,
   PasskeyCreationOptions,
   PasskeyRequestOptions,
-  RemainingFactor,
 } from '../shared/protocol.js'
-import { MFA_FACTOR_NAMES } from '../shared/protocol.js'
+import { FACTORS, factorOf } from '../shared/factors.js'
 import { toMfaError } from '../internal/http.js'
 import { appIdFromBaseUrl, normalizeBaseUrl } from '../internal/base-url.js'
-import { abortError, postJson } from './internal/post-json.js'
+import { isNonEmptyString, isRecord as isObject, isTimerDuration } from '../internal/guards.js'
+import { abortError, postJson } from './internal/request.js'
+import { defaultDeviceStorage, isStorage } from './internal/storage.js'
+import { trustId } from './internal/trust-id.js'
+import {
+  decodePasskeyOptions,
+  deviceInfo,
+  toFlow,
+  toSessionResult,
+} from './internal/session-result.js'
+import type { MfaInfo } from './internal/session-result.js'
 import { toPasskeyError } from './webauthn-errors.js'
 import type { BuiltInMfaClient, CreateMfaClientOptions } from './types.js'
 
-/** What the client knows about one MFA session (the shape `LoginIDMfa` stores as `MfaInfo`). */
-interface MfaInfo {
-  username?: string
-  flow?: MfaFlow
-  session?: string
-  next?: MfaActionBody[]
-}
-
-/** `nextAction` priority, as `LoginIDMfa` derives it (PROTOCOL.md b.4). */
-const PRIORITY = MFA_FACTOR_NAMES.slice(0, 6)
 const MAX_SESSIONS = 32
-
 const invalid = (message: string): MfaError => new MfaError('ERR_INVALID_ARGUMENT', message)
 const bad = (message: string, path?: string): MfaError =>
   new MfaError('ERR_BAD_RESPONSE', message, path ? { method: 'POST', path } : {})
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
-/**
- * `MfaSessionResult` from stored info and, when the flow completed, LoginID's `Mfa` body:
- * exactly `toMfaSessionDetails` of `@loginid/websdk3` (PROTOCOL.md b.4), without trust ids.
- */
-function toSessionResult(info: MfaInfo, data: MfaBody = {}): MfaSessionResult {
-  // Tolerant: skip entries without an action name, and options that are not objects.
-  const next = (Array.isArray(info.next) ? info.next : []).filter(
-    (a) => isObject(a) && isObject(a.action) && typeof a.action.name === 'string',
-  )
-  const isComplete = !!(data.accessToken || data.payloadSignature)
-  const remainingFactors = next.map(({ action, options: raw }): RemainingFactor => {
-    const options = Array.isArray(raw) ? raw.filter(isObject) : []
-    const factor: RemainingFactor = {
-      type: action.name as MfaFactorName,
-      label: typeof action.label === 'string' ? action.label : action.name,
-    }
-    if (typeof action.desc === 'string' && action.desc) factor.description = action.desc
-    if (action.name === 'otp:email' || action.name === 'otp:sms') {
-      const labels = options.flatMap((o) =>
-        typeof o.label === 'string' && o.label ? [o.label] : [],
-      )
-      if (labels.length > 0) factor.options = labels
-    }
-    if (action.name.startsWith('passkey:')) {
-      // Skip trust-id options (merchantTrustID, walletTrustID): PROTOCOL.md f.9.
-      const value = options.find(
-        (o) => typeof o.value === 'string' && o.value && !String(o.name).endsWith('TrustID'),
-      )?.value
-      if (value) factor.value = value
-    }
-    return factor
-  })
-  const nextAction = PRIORITY.find((name) => next.some((a) => a.action.name === name))
-  return {
-    remainingFactors,
-    isComplete,
-    ...(info.flow && { flow: info.flow }),
-    ...(info.username && { username: info.username }),
-    ...(info.session && { session: info.session }),
-    ...(nextAction && { nextAction }),
-    ...(data.idToken && { idToken: data.idToken }),
-    ...(data.accessToken && { accessToken: data.accessToken }),
-    ...(data.refreshToken && { refreshToken: data.refreshToken }),
-    ...(data.payloadSignature && { payloadSignature: data.payloadSignature }),
-    ...(isComplete && data.deviceId && { deviceId: data.deviceId }),
-    ...(data.passkeyInfo && { passkeyCredential: data.passkeyInfo }),
-  }
-}
-
-/** LoginID's flow, tolerating other casings (`"signup"` in LoginID's docs: PROTOCOL.md f.10). */
-function toFlow(flow: unknown): MfaFlow | undefined {
-  const lower = typeof flow === 'string' ? flow.toLowerCase() : ''
-  return lower === 'signup' ? 'signUp' : lower === 'signin' ? 'signIn' : undefined
-}
-
-/** Passkey options from an action value: base64url JSON, a bare segment or a JWT (PROTOCOL.md c.1). */
-function decodePasskeyOptions(value: string): Record<string, unknown> | undefined {
-  try {
-    const segment = value.includes('.') ? (value.split('.')[1] ?? '') : value
-    const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, ''))
-    const json: unknown = JSON.parse(
-      new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))),
-    )
-    return isObject(json) ? json : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** Best-effort device information (PROTOCOL.md a.0 `DeviceInfo`); never throws. */
-function deviceInfo(deviceId: string | undefined): DeviceInfo {
-  const info: DeviceInfo = { clientType: 'other' }
-  try {
-    if (typeof window !== 'undefined' && typeof navigator !== 'undefined') {
-      info.clientType = 'browser'
-      if (window.screen) {
-        info.screenWidth = window.screen.width
-        info.screenHeight = window.screen.height
-      }
-    }
-  } catch {
-    // best effort only
-  }
-  if (deviceId) info.deviceId = deviceId
-  return info
-}
 
 /**
  * Create the built-in LoginID MFA client. It speaks LoginID's `/fido2/v2/mfa/*` protocol as
@@ -156,29 +62,30 @@ function deviceInfo(deviceId: string | undefined): DeviceInfo {
  */
 export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClient {
   if (!isObject(options)) throw invalid('createMfaClient needs an options object')
-  const { fetch: customFetch, timeoutMs = 15_000, storage, webauthn } = options
+  const { fetch: customFetch, timeoutMs = 15_000, webauthn, trustId: useTrustId = true } = options
+  // `storage` is the deprecated name of `stateStorage`.
+  const storage = options.stateStorage ?? options.storage
   const baseUrl = normalizeBaseUrl(options.baseUrl)
   const appId = options.appId ?? appIdFromBaseUrl(baseUrl)
-  if (typeof appId !== 'string' || !appId) throw invalid('appId must be a non-empty string')
-  if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+  if (!isNonEmptyString(appId)) throw invalid('appId must be a non-empty string')
+  if (!isTimerDuration(timeoutMs)) {
     throw invalid('timeoutMs must be a positive number of milliseconds')
   }
   if (customFetch !== undefined && typeof customFetch !== 'function') {
     throw invalid('fetch must be a function')
   }
-  if (
-    storage !== undefined &&
-    !(['getItem', 'setItem', 'removeItem'] as const).every((m) => typeof storage[m] === 'function')
-  ) {
-    throw invalid('storage must have getItem, setItem and removeItem')
+  if (storage !== undefined && !isStorage(storage)) {
+    throw invalid('stateStorage must have getItem, setItem and removeItem')
   }
+  if (typeof useTrustId !== 'boolean') throw invalid('trustId must be a boolean')
   if (
     webauthn !== undefined &&
     !(typeof webauthn.create === 'function' && typeof webauthn.get === 'function')
   ) {
     throw invalid('webauthn must have create and get')
   }
-  const $fetch = customFetch ? createFetch({ fetch: customFetch }) : ofetch
+  // The device id outlives a page load, as LoginIDMfa keeps it: in `localStorage` by default.
+  const deviceStorage = storage ?? defaultDeviceStorage()
   const sessionKey = `LoginID_${appId}_mfa-session`
   const deviceKey = `LoginID_${appId}_device-id`
 
@@ -189,10 +96,11 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
 
   async function store<T>(
     fn: (s: NonNullable<typeof storage>) => T | Promise<T>,
+    target = storage,
   ): Promise<T | undefined> {
-    if (!storage) return undefined
+    if (!target) return undefined
     try {
-      return await fn(storage)
+      return await fn(target)
     } catch (cause) {
       throw new MfaError('ERR_STORAGE', 'the MFA client storage failed', { cause })
     }
@@ -237,12 +145,13 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     signal: AbortSignal | undefined,
   ): Promise<{ status: number; data: unknown }> {
     const full = `/fido2/v2/mfa/${path}`
-    const res = await postJson($fetch, baseUrl + full, body, {
+    const res = await postJson(baseUrl + full, body, {
       path: full,
       headers: session ? { Authorization: session } : undefined,
       credentials: 'omit',
       signal,
       timeoutMs,
+      fetch: customFetch,
     })
     if (res.status >= 200 && res.status < 300) return res
     // 401 with a session = more factors needed (PROTOCOL.md a.10).
@@ -254,7 +163,12 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     ) {
       return res
     }
-    throw toMfaError({ status: res.status, data: res.data }, { method: 'POST', path: full })
+    // What was sent (the session, a grant token, a code) is never echoed into an error.
+    const secrets = [session ?? '', ...Object.values(body as object).filter(isNonEmptyString)]
+    throw toMfaError(
+      { status: res.status, data: res.data },
+      { method: 'POST', path: full, secrets },
+    )
   }
 
   /** Accept an MfaNext or Mfa body (200, or 401 with a session) for `info`'s flow. */
@@ -267,13 +181,18 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     if (!Array.isArray(next)) throw bad('LoginID sent an invalid list of next actions', full)
     const flow = toFlow(body.flow) ?? info.flow
     const base = { ...(info.username && { username: info.username }), ...(flow && { flow }) }
+    for (const field of ['accessToken', 'idToken', 'refreshToken', 'payloadSignature'] as const) {
+      if (body[field] !== undefined && body[field] !== null && !isNonEmptyString(body[field])) {
+        throw bad(`LoginID sent an invalid ${field}`, full)
+      }
+    }
     if (body.accessToken || body.payloadSignature) {
       const done: MfaInfo = { ...base, next: [] }
       await save(done, info.session)
       completion = body
       if (typeof body.deviceId === 'string' && body.deviceId) {
         deviceId = body.deviceId
-        await store((s) => s.setItem(deviceKey, body.deviceId as string))
+        await store((s) => s.setItem(deviceKey, body.deviceId as string), deviceStorage)
       }
       return toSessionResult(done, body)
     }
@@ -330,7 +249,12 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
       if (signal?.aborted) throw abortError(signal)
       throw toPasskeyError(error, creation ? 'create' : 'get')
     }
-    const path = creation ? 'passkey/reg' : factor === 'passkey:tx' ? 'passkey/tx' : 'passkey/auth'
+    // Registration options go to passkey/reg whatever the factor; a passkey:reg with request options to auth.
+    const path = creation
+      ? FACTORS['passkey:reg'].path
+      : factor === 'passkey:reg'
+        ? FACTORS['passkey:auth'].path
+        : FACTORS[factor].path
     const res = await post(path, body, info.session, signal)
     return accept(res.data, info, path)
   }
@@ -344,7 +268,11 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
         throw invalid('beginFlow options must be an object')
       const { displayName, usernameType, txPayload, traceId, name, phone, signal } = beginOptions
       const merchant = beginOptions.merchantTrustId || beginOptions.checkoutId
-      if (deviceId === undefined) deviceId = (await store((s) => s.getItem(deviceKey))) ?? ''
+      if (deviceId === undefined)
+        deviceId = (await store((s) => s.getItem(deviceKey), deviceStorage)) ?? ''
+      // The Trust ID LoginIDMfa sends, unless a checkout or transaction flow (PROTOCOL.md b.2).
+      const auth =
+        useTrustId && !merchant && !txPayload ? await trustId(appId, username) : undefined
       const body = {
         user: {
           username,
@@ -354,7 +282,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
           ...(phone && { phone }),
         },
         deviceInfo: deviceInfo(beginOptions.deviceId || deviceId),
-        trustItems: merchant ? { merchant } : {},
+        trustItems: merchant ? { merchant } : auth ? { auth } : {},
         ...(txPayload && { payload: txPayload }),
         ...(traceId && { traceId }),
       }
@@ -363,8 +291,8 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     },
 
     async performAction(factor, actionOptions = {}) {
-      if (!MFA_FACTOR_NAMES.includes(factor))
-        throw invalid(`unknown MFA factor "${String(factor)}"`)
+      const spec = factorOf(factor)
+      if (!spec) throw invalid(`unknown MFA factor "${String(factor)}"`)
       if (typeof actionOptions !== 'object' || !actionOptions)
         throw invalid('performAction options must be an object')
       const { signal, txPayload } = actionOptions
@@ -372,7 +300,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
       let info = await infoFor(actionOptions.session)
       if (!info.session)
         throw invalid('no MFA session: call beginFlow first or pass options.session')
-      if ((factor === 'external' || factor === 'otp:verify') && !payload) {
+      if ((spec.kind === 'external' || spec.kind === 'verify') && !payload) {
         throw invalid(`${factor} needs options.payload`)
       }
 
@@ -384,15 +312,14 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
         info = (updated.session && sessions.get(updated.session)) || info
         return passkey(factor, info, undefined, actionOptions)
       }
-      if (factor.startsWith('passkey:')) return passkey(factor, info, payload, actionOptions)
+      if (spec.kind === 'passkey') return passkey(factor, info, payload, actionOptions)
 
-      if (factor === 'otp:email' || factor === 'otp:sms') {
+      if (spec.kind === 'otp') {
         const contact =
           payload ??
           toSessionResult(info).remainingFactors.find((f) => f.type === factor)?.options?.[0]
         if (!contact) throw new MfaError('ERR_OTP_NO_CONTACT', `no contact for ${factor}`)
-        const path = 'otp/request'
-        const method = factor === 'otp:email' ? 'email' : 'sms'
+        const { path, method } = spec
         const res = await post(path, { method, option: contact }, info.session, signal)
         if (res.status === 401) return accept(res.data, info, path)
         const session = isObject(res.data) ? res.data.session : undefined
@@ -404,10 +331,10 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
         return toSessionResult(updated)
       }
 
-      const path = factor === 'external' ? 'third-party/verify' : 'otp/verify'
+      const { path } = spec
       const res = await post(
         path,
-        factor === 'external' ? { token: payload } : { otp: payload },
+        spec.kind === 'external' ? { token: payload } : { otp: payload },
         info.session,
         signal,
       )

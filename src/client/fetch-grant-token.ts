@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { createFetch, ofetch } from 'ofetch'
 import { MfaError } from '../shared/errors.js'
-import { parseAppError } from '../internal/http.js'
-import { abortError, postJson } from './internal/post-json.js'
+import { parseAppError, redact } from '../internal/http.js'
+import { isNonEmptyString, isTimerDuration } from '../internal/guards.js'
+import { abortError, postJson } from './internal/request.js'
 import type { FetchGrantTokenInit, TokenProvider } from './types.js'
 
 /**
@@ -43,39 +43,32 @@ export function fetchGrantToken<P = unknown>(
   if (typeof url !== 'string' || !url.trim())
     throw new MfaError('ERR_INVALID_ARGUMENT', 'url must be a non-empty string')
   const { headers, credentials = 'include', fetch: customFetch, timeoutMs = 15_000 } = init
-  if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+  if (!isTimerDuration(timeoutMs)) {
     throw new MfaError(
       'ERR_INVALID_ARGUMENT',
       'timeoutMs must be a positive number of milliseconds',
     )
   }
-  const $fetch = customFetch ? createFetch({ fetch: customFetch }) : ofetch
   const path = new URL(url, 'http://x').pathname
   return async ({ proof, username, session, signal }) => {
     let res: { status: number; data: unknown }
     try {
       res = await postJson(
-        $fetch,
         url,
         { proof, username, session },
-        {
-          path,
-          headers,
-          credentials,
-          signal,
-          timeoutMs,
-        },
+        { path, headers, credentials, signal, timeoutMs, fetch: customFetch },
       )
     } catch (cause) {
       if (signal?.aborted) throw abortError(signal)
+      // `cause` is the request module's own MfaError (no header, no body).
       throw new MfaError('ERR_TOKEN_PROVIDER', 'could not get a grant token', { cause })
     }
     const token = (res.data as { token?: unknown } | null)?.token
     if (res.status >= 200 && res.status < 300 && typeof token === 'string' && token) return token
     // LoginID-style `{ msgCode }`, or the `{ error: code }` of createExternalAuthHandler.
     const error = (res.data as { error?: unknown } | null)?.error
-    const msgCode =
-      parseAppError(res.data).msgCode ?? (typeof error === 'string' ? error : undefined)
+    const raw = parseAppError(res.data).msgCode ?? (isNonEmptyString(error) ? error : undefined)
+    const msgCode = raw === undefined ? undefined : redact(raw, [session ?? ''])
     throw new MfaError(
       'ERR_TOKEN_PROVIDER',
       res.status < 300 ? 'the backend sent no token' : 'the backend refused a grant token',

@@ -26,7 +26,7 @@ export async function peekPendingMfa<S = unknown>(
 ): Promise<PendingMfa<S> | null> {
   if (typeof options !== 'object' || options === null)
     throw invalid('peekPendingMfa options must be an object')
-  const { storage, storageKey = PENDING_KEY } = options
+  const { pendingFlowStorage: storage = options.storage, storageKey = PENDING_KEY } = options
   const target = pendingStorage(storage)
   const saved = parseSnapshot(await stored(() => target.getItem(storageKey)))
   if (!saved) return null

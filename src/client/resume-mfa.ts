@@ -61,7 +61,8 @@ export async function resumeMfa<P = unknown, S = unknown>(
 ): Promise<ResumeMfaResult<S>> {
   if (typeof options !== 'object' || options === null)
     throw invalid('resumeMfa needs an options object')
-  const { proof, nonce, tokenProvider, storage, storageKey = PENDING_KEY } = options
+  const { proof, nonce, tokenProvider, pendingFlowStorage: storage = options.storage } = options
+  const { storageKey = PENDING_KEY } = options
   if (typeof tokenProvider !== 'function') throw invalid('tokenProvider must be a function')
   let state: S | undefined
   const result = await driveMfa(options, async (signal) => {

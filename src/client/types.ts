@@ -1,3 +1,4 @@
+// Over 400 lines: declarations only (every public option, context, event and result type, with its docs).
 /**
  * `loginid-mfa-flow`: the option, context, event and result types of {@link runMfa},
  * {@link resumeMfa}, {@link peekPendingMfa}, {@link createMfaClient} and {@link fetchGrantToken}.
@@ -59,12 +60,28 @@ export interface CreateMfaClientOptions {
    */
   timeoutMs?: number
   /**
-   * Where to keep the current MFA session (`LoginID_<appId>_mfa-session`, JSON) and the LoginID
-   * device id (`LoginID_<appId>_device-id`), for example `sessionStorage` to survive a reload.
-   * Tokens are never stored. Without it, state lives in memory, per client.
-   * @defaultValue undefined (memory only)
+   * Where the client keeps its own state: the current MFA session
+   * (`LoginID_<appId>_mfa-session`, JSON) and the LoginID device id
+   * (`LoginID_<appId>_device-id`), for example `sessionStorage` to survive a reload. Tokens are
+   * never stored. Not the same store as {@link RunMfaOptions.pendingFlowStorage}.
+   * @defaultValue the session in memory, per client; the device id in `localStorage` where there
+   *   is one (as `LoginIDMfa` keeps it, so an id the SDK wrote is reused), else in memory
+   */
+  stateStorage?: MfaStorage
+  /**
+   * @deprecated Use {@link CreateMfaClientOptions.stateStorage}, the same option under a name
+   * that says what it holds. When both are given, `stateStorage` wins.
    */
   storage?: MfaStorage
+  /**
+   * Send the Trust ID `LoginIDMfa` sends as `trustItems.auth` on `beginFlow` (a device key per
+   * app and username in IndexedDB `loginid-trust-store`, reusing keys the SDK created), so
+   * LoginID recognises a returning device even when its device id is gone. Not sent with
+   * `merchantTrustId`/`checkoutId` or `txPayload`, and absent where there is no IndexedDB or
+   * WebCrypto.
+   * @defaultValue true
+   */
+  trustId?: boolean
   /**
    * The WebAuthn implementation for `passkey:*` factors (`browserWebAuthn()` in browsers, the
    * software authenticator of `loginid-mfa-flow/testing` in tests). Without one, a passkey
@@ -126,7 +143,7 @@ export interface ExternalAuthContext {
   /**
    * Suspend the run to let the user authenticate on another page (an OIDC/CIAM login, an
    * identity-proofing vendor, a magic link): return what this returns from the authenticator.
-   * The run then saves the flow (see {@link RunMfaOptions.storage}) and resolves with
+   * The run then saves the flow (see {@link RunMfaOptions.pendingFlowStorage}) and resolves with
    * `{ status: 'redirect', url, nonce }`; the app navigates to `url`, and its return page calls
    * {@link resumeMfa}.
    *
@@ -446,9 +463,16 @@ export interface RunMfaOptions<P = unknown> {
   onEvent?: (event: MfaEvent) => void
   /**
    * Where `ctx.redirect` saves the suspended flow (JSON under `storageKey`: the LoginID session,
-   * username, flow, steps so far, the app's state, an expiry and the nonce; never a token).
-   * Without any storage, a redirect fails with `ERR_STORAGE` before the app navigates.
+   * username, flow, steps so far, the app's state, an expiry and the nonce; never a token), and
+   * where {@link resumeMfa} takes it back. Not the same store as
+   * {@link CreateMfaClientOptions.stateStorage}. Without any storage, a redirect fails with
+   * `ERR_STORAGE` before the app navigates.
    * @defaultValue `globalThis.sessionStorage` when it exists
+   */
+  pendingFlowStorage?: MfaStorage
+  /**
+   * @deprecated Use {@link RunMfaOptions.pendingFlowStorage}, the same option under a name that
+   * says what it holds. When both are given, `pendingFlowStorage` wins.
    */
   storage?: MfaStorage
   /**
@@ -494,9 +518,11 @@ export interface ResumeMfaOptions<P = unknown> extends Omit<
 /** Options of {@link peekPendingMfa}. */
 export interface PeekPendingMfaOptions {
   /**
-   * The storage the flow was saved to.
+   * The storage the flow was saved to (`pendingFlowStorage` of {@link runMfa}).
    * @defaultValue `globalThis.sessionStorage` when it exists
    */
+  pendingFlowStorage?: MfaStorage
+  /** @deprecated Use {@link PeekPendingMfaOptions.pendingFlowStorage}; `pendingFlowStorage` wins. */
   storage?: MfaStorage
   /**
    * The key it was saved under.

@@ -27,20 +27,43 @@ export type PasskeyErrorCode = Extract<
   | 'ERR_PASSKEY_FAILED'
 >
 
-// @simplewebauthn/browser `WebAuthnError.code` values, by the MfaError code they mean.
-const SIMPLEWEBAUTHN_CODES: Record<string, PasskeyErrorCode> = {
-  ERROR_CEREMONY_ABORTED: 'ERR_PASSKEY_CANCELLED',
-  ERROR_INVALID_DOMAIN: 'ERR_PASSKEY_DOMAIN',
-  ERROR_INVALID_RP_ID: 'ERR_PASSKEY_DOMAIN',
-  ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED: 'ERR_PASSKEY_EXISTS',
-  ERROR_AUTHENTICATOR_MISSING_DISCOVERABLE_CREDENTIAL_SUPPORT: 'ERR_PASSKEY_UNSUPPORTED',
-  ERROR_AUTHENTICATOR_MISSING_USER_VERIFICATION_SUPPORT: 'ERR_PASSKEY_UNSUPPORTED',
-  ERROR_AUTO_REGISTER_USER_VERIFICATION_FAILURE: 'ERR_PASSKEY_UNSUPPORTED',
-  ERROR_AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG: 'ERR_PASSKEY_UNSUPPORTED',
+/**
+ * `ERROR_*` codes by the MfaError code they mean: `@simplewebauthn/browser`'s `WebAuthnError`
+ * (CEREMONY_ABORTED, INVALID_DOMAIN, ...) and `@loginid/websdk3` 3.5.0's `PasskeyError`
+ * (PASSKEY_ABORTED, DOMAIN_MISMATCH, ...; PROTOCOL.md b.5), whose `name` is left "Error", so
+ * the code (or the DOMException in `cause`) is what tells it. Space-separated, without `ERROR_`.
+ */
+const CODE_TABLE: Record<PasskeyErrorCode, string> = {
+  ERR_PASSKEY_CANCELLED: 'CEREMONY_ABORTED PASSKEY_ABORTED',
+  ERR_PASSKEY_DOMAIN: 'INVALID_DOMAIN INVALID_RP_ID DOMAIN_MISMATCH',
+  ERR_PASSKEY_EXISTS: 'AUTHENTICATOR_PREVIOUSLY_REGISTERED PASSKEY_EXISTS',
+  ERR_PASSKEY_UNSUPPORTED:
+    'AUTHENTICATOR_MISSING_DISCOVERABLE_CREDENTIAL_SUPPORT AUTHENTICATOR_MISSING_USER_VERIFICATION_SUPPORT AUTO_REGISTER_USER_VERIFICATION_FAILURE AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG DISCOVERABLE_CREDENTIALS_UNSUPPORTED USER_VERIFICATION_UNSUPPORTED ALGORITHMS_UNSUPPORTED',
   // The relying party's options were wrong, not the user's platform.
-  ERROR_MALFORMED_PUBKEYCREDPARAMS: 'ERR_PASSKEY_FAILED',
-  ERROR_INVALID_USER_ID_LENGTH: 'ERR_PASSKEY_FAILED',
-  ERROR_AUTHENTICATOR_GENERAL_ERROR: 'ERR_PASSKEY_FAILED',
+  ERR_PASSKEY_FAILED:
+    'MALFORMED_PUBKEYCREDPARAMS INVALID_USER_ID_LENGTH AUTHENTICATOR_GENERAL_ERROR GENERAL_ERROR AUTHENTICATOR_UNKNOWN_ERROR',
+}
+
+/** The `PasskeyError.code` values of `@loginid/websdk3` 3.5.0. */
+const WEBSDK_CODES =
+  ' PASSKEY_ABORTED DISCOVERABLE_CREDENTIALS_UNSUPPORTED USER_VERIFICATION_UNSUPPORTED PASSKEY_EXISTS GENERAL_ERROR ALGORITHMS_UNSUPPORTED DOMAIN_MISMATCH AUTHENTICATOR_UNKNOWN_ERROR '
+
+/** Whether `code` is one of websdk3 3.5.0's `PasskeyError` codes (`ERROR_PASSKEY_ABORTED`, ...). */
+export function isWebsdkPasskeyCode(code: unknown): boolean {
+  return (
+    typeof code === 'string' &&
+    code.startsWith('ERROR_') &&
+    WEBSDK_CODES.includes(` ${code.slice(6)} `)
+  )
+}
+
+/** The MfaError code of an `ERROR_*` code, or undefined. */
+function codeForCode(code: string): PasskeyErrorCode | undefined {
+  if (!code.startsWith('ERROR_')) return undefined
+  const bare = code.slice(6)
+  return (Object.keys(CODE_TABLE) as PasskeyErrorCode[]).find((c) =>
+    CODE_TABLE[c].split(' ').includes(bare),
+  )
 }
 
 // What @simplewebauthn/browser throws (plain `Error`s) when the platform has no WebAuthn.
@@ -51,27 +74,14 @@ const UNSUPPORTED_MESSAGES = [
   'navigator is not defined',
 ]
 
-const MESSAGES: Record<PasskeyErrorCode, Record<PasskeyCeremony, string>> = {
-  ERR_PASSKEY_CANCELLED: {
-    create: 'passkey registration was cancelled or not allowed',
-    get: 'passkey sign-in was cancelled or not allowed',
-  },
-  ERR_PASSKEY_EXISTS: {
-    create: 'a passkey for this account already exists on this authenticator',
-    get: 'the authenticator refused the request',
-  },
-  ERR_PASSKEY_UNSUPPORTED: {
-    create: 'passkey registration is not supported here',
-    get: 'passkey sign-in is not supported here',
-  },
-  ERR_PASSKEY_DOMAIN: {
-    create: 'this page may not register passkeys for the relying party',
-    get: 'this page may not use passkeys of the relying party',
-  },
-  ERR_PASSKEY_FAILED: {
-    create: 'passkey registration failed',
-    get: 'passkey sign-in failed',
-  },
+/** How each code ends the sentence "passkey registration / passkey sign-in ...". */
+const OUTCOMES: Record<PasskeyErrorCode, string> = {
+  ERR_PASSKEY_CANCELLED: 'was cancelled or not allowed',
+  ERR_PASSKEY_EXISTS:
+    'was refused: a passkey for this account may already exist on this authenticator',
+  ERR_PASSKEY_UNSUPPORTED: 'is not supported here',
+  ERR_PASSKEY_DOMAIN: 'is not allowed for the relying party on this page',
+  ERR_PASSKEY_FAILED: 'failed',
 }
 
 function codeForName(name: string, ceremony: PasskeyCeremony): PasskeyErrorCode {
@@ -96,7 +106,7 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
   if (typeof error !== 'object' || error === null) return 'ERR_PASSKEY_FAILED'
   const { name, code, message } = error as { name?: unknown; code?: unknown; message?: unknown }
   if (typeof code === 'string') {
-    const mapped = SIMPLEWEBAUTHN_CODES[code]
+    const mapped = codeForCode(code)
     // ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY and unknown codes fall through to the name.
     if (mapped) return mapped
   }
@@ -117,6 +127,13 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
  * | `NotSupportedError`, `ConstraintError`, no WebAuthn in this environment | `ERR_PASSKEY_UNSUPPORTED` |
  * | `SecurityError`, `ERROR_INVALID_DOMAIN`, `ERROR_INVALID_RP_ID` | `ERR_PASSKEY_DOMAIN` |
  * | anything else (`UnknownError`, `TypeError`, `InvalidStateError` on `get`, ...) | `ERR_PASSKEY_FAILED` |
+ *
+ * websdk3's `PasskeyError` codes map too: `ERROR_PASSKEY_ABORTED` → cancelled;
+ * `ERROR_PASSKEY_EXISTS` → exists; `ERROR_DOMAIN_MISMATCH` → domain;
+ * `ERROR_DISCOVERABLE_CREDENTIALS_UNSUPPORTED`, `ERROR_USER_VERIFICATION_UNSUPPORTED`,
+ * `ERROR_ALGORITHMS_UNSUPPORTED` → unsupported; `ERROR_GENERAL_ERROR`,
+ * `ERROR_AUTHENTICATOR_UNKNOWN_ERROR` → failed. (`runMfa` maps such an error by the DOMException
+ * in its `cause` when it has one, as it does for the built-in client.)
  *
  * `@simplewebauthn/browser`'s `WebAuthnError` is recognised by its `code`, then by its `name`
  * (which is the underlying `DOMException`'s name). Objects are matched by shape, not by class,
@@ -152,7 +169,7 @@ export function toPasskeyError(
 ): MfaError {
   if (error instanceof MfaError) return error
   const code = classify(error, ceremony)
-  let message = MESSAGES[code][ceremony]
+  let message = `passkey ${ceremony === 'create' ? 'registration' : 'sign-in'} ${OUTCOMES[code]}`
   if (code === 'ERR_PASSKEY_DOMAIN' && context.rpId !== undefined) {
     message = `${message} (rpId "${context.rpId}")`
   }

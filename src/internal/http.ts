@@ -33,6 +33,23 @@ export interface RequestContext {
   path: string
   /** The caller's signal: when it is aborted, the failure is `ERR_ABORTED`. */
   signal?: AbortSignal | undefined
+  /** What was sent that must never be echoed (the session, a grant token): redacted. */
+  secrets?: readonly string[] | undefined
+}
+
+/** JWT/JWS-shaped strings, and long opaque strings (sessions, tokens, keys). */
+const TOKEN_LIKE = /[\w-]{8,}\.[\w-]{8,}\.[\w-]*|[A-Za-z0-9+/_=-]{32,}/g
+
+/**
+ * `text` with every `secrets` entry (8+ characters), anything JWT-shaped and any long opaque
+ * string replaced by `[REDACTED]`, then clipped: what a server echoes goes into errors only so.
+ */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text.length > 10_000 ? text.slice(0, 10_000) : text
+  for (const secret of secrets) {
+    if (secret.length >= 8) out = out.split(secret).join('[REDACTED]')
+  }
+  return clip(out.replace(TOKEN_LIKE, '[REDACTED]'))
 }
 
 /** Keep LoginID's text short and single-line in messages. */
@@ -70,12 +87,11 @@ export function toMfaError(error: unknown, ctx: RequestContext): MfaError {
   const status = err?.status ?? err?.statusCode
   if (typeof status === 'number') {
     const { msg, msgCode } = parseAppError(err.data)
-    const text =
-      msg ?? (typeof err.data === 'string' && err.data ? clip(err.data) : `HTTP ${status}`)
-    return new MfaError(codeForStatus(status), clip(text), {
+    const text = msg ?? (typeof err.data === 'string' && err.data ? err.data : `HTTP ${status}`)
+    return new MfaError(codeForStatus(status), redact(text, ctx.secrets), {
       ...where,
       status,
-      ...(msgCode !== undefined && { msgCode }),
+      ...(msgCode !== undefined && { msgCode: redact(msgCode, ctx.secrets) }),
     })
   }
   // A network failure: keep only the low-level cause (a TypeError / system error), never the

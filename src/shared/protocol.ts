@@ -3,14 +3,14 @@
  *
  * Two layers:
  * - wire types (`MfaNextBody`, `MfaBody`, `MfaActionBody`, ...): the JSON LoginID sends and
- *   takes on `/fido2/v2/mfa/*` (see docs/protocol.md);
+ *   takes on `/fido2/v2/mfa/*` (see docs/loginid/PROTOCOL.md);
  * - SDK types (`MfaClient`, `MfaSessionResult`, `RemainingFactor`, ...): the shapes of
- *   `LoginIDMfa` from `@loginid/websdk3` >= 3, declared here because the npm registry this
- *   project builds against has no websdk3 with MFA. A real `LoginIDMfa` satisfies
- *   {@link MfaClient} structurally.
+ *   `LoginIDMfa` from `@loginid/websdk3` >= 3, declared here so that the package never depends
+ *   on websdk3. A real `LoginIDMfa` satisfies {@link MfaClient} structurally.
  *
  * @module
  */
+import { FACTORS } from './factors.js'
 
 /** Every factor name LoginID's MFA API knows. */
 export type MfaFactorName =
@@ -23,15 +23,7 @@ export type MfaFactorName =
   | 'external'
 
 /** All factor names, in `LoginIDMfa`'s `nextAction` priority order, then `otp:verify`. */
-export const MFA_FACTOR_NAMES: readonly MfaFactorName[] = [
-  'passkey:reg',
-  'passkey:auth',
-  'passkey:tx',
-  'otp:sms',
-  'otp:email',
-  'external',
-  'otp:verify',
-]
+export const MFA_FACTOR_NAMES: readonly MfaFactorName[] = Object.keys(FACTORS) as MfaFactorName[]
 
 /** Whether LoginID's flow is a sign-in or a sign-up. */
 export type MfaFlow = 'signIn' | 'signUp'
@@ -187,7 +179,7 @@ export interface PasskeyAssertionResult {
 
 /**
  * The seam between the built-in client and a WebAuthn implementation: the browser's
- * `navigator.credentials` (see `browserWebAuthn` in later releases), or the software
+ * `navigator.credentials` (`browserWebAuthn`), or the software
  * authenticator from `loginid-mfa-flow/testing` in Node tests.
  *
  * Implementations reject with an `MfaError` whose code is one of the `ERR_PASSKEY_*` codes, or

@@ -1,8 +1,9 @@
 // Shared test helpers for test/client: a test double shaped like `LoginIDMfa` from
-// @loginid/websdk3 >= 3 (one stored flow, the passkey ceremony inside performAction,
-// `ApiError { status, body, request }` and `PasskeyError { code, cause }` throws, an OTP request
-// that keeps the same nextAction, no AbortSignal support), an in-memory storage, and a narrowing
-// helper for runMfa's result.
+// @loginid/websdk3 3.5.0 (one stored flow, the passkey ceremony inside performAction, an OTP
+// request that keeps the same nextAction, no AbortSignal support) that throws exactly what 3.5.0
+// throws (PROTOCOL.md b.5), as plain classes setting only what the SDK sets: `ApiError`,
+// `PasskeyError` (its `name` left "Error"), `AbortError`, `LoginIDError`; an in-memory storage,
+// and a narrowing helper for runMfa's result.
 import type {
   MfaActionBody,
   MfaBeginOptions,
@@ -46,25 +47,81 @@ export function memoryStorage(): MfaStorage & { map: Map<string, string> } {
   }
 }
 
+/** websdk3's `ApiError`: every non-2xx answer (but a 401 with a session inside invokeMfaApi). */
 export class ApiError extends Error {
   override name = 'ApiError'
   constructor(
+    readonly url: string,
     readonly status: number,
+    readonly statusText: string,
     readonly body: unknown,
-    readonly request: { headers: Record<string, string> },
+    /** The request options, headers included: `Authorization` holds the session. */
+    readonly request: { method: string; url: string; headers: Record<string, string> },
   ) {
-    super(`Generic Error: status: ${status}`)
+    super(
+      `Generic Error: status: ${status}; status text: ${statusText}; body: ${JSON.stringify(body)}`,
+    )
   }
 }
 
+/**
+ * websdk3 3.5.0's `PasskeyError`: it sets `code` and `cause` and never `name`, so `name` is
+ * "Error" (and the class name is minified in the published bundle).
+ */
 export class PasskeyError extends Error {
-  override name = 'PasskeyError'
   constructor(
+    message: string,
     readonly code: string,
     override readonly cause: unknown,
   ) {
-    super('passkey error')
+    super(message)
   }
+}
+
+/** websdk3's `AbortError`: the reason a pending `get()` is cancelled by a newer WebAuthn call. */
+export class AbortError extends Error {
+  override name = 'AbortError'
+}
+
+/** websdk3's `LoginIDError` (validation failures). */
+export class LoginIDError extends Error {
+  override name = 'LoginIDError'
+}
+
+/**
+ * What 3.5.0 throws for a failed ceremony (PROTOCOL.md b.5): a `PasskeyError` with the code of the
+ * DOMException's name, or the original error when the name is not mapped.
+ */
+export function toWebsdkError(
+  error: unknown,
+  ceremony: 'create' | 'get',
+  options: Record<string, unknown>,
+): unknown {
+  const name = (error as { name?: unknown } | null)?.name
+  const selection = (options.authenticatorSelection ?? {}) as Record<string, unknown>
+  const create: Record<string, [string, string] | undefined> = {
+    ConstraintError: selection.requireResidentKey
+      ? [
+          'ERROR_DISCOVERABLE_CREDENTIALS_UNSUPPORTED',
+          'Discoverable credentials are not supported.',
+        ]
+      : selection.userVerification === 'required'
+        ? ['ERROR_USER_VERIFICATION_UNSUPPORTED', 'User verification is not supported.']
+        : undefined,
+    InvalidStateError: ['ERROR_PASSKEY_EXISTS', 'A passkey already exists on this device.'],
+    NotAllowedError: ['ERROR_GENERAL_ERROR', 'Passkey registration has failed'],
+    NotSupportedError: ['ERROR_ALGORITHMS_UNSUPPORTED', 'No supported algorithms.'],
+    SecurityError: ['ERROR_DOMAIN_MISMATCH', 'The rpId does not match the domain.'],
+    UnknownError: ['ERROR_AUTHENTICATOR_UNKNOWN_ERROR', 'Unknown authenticator error.'],
+  }
+  const get: Record<string, [string, string] | undefined> = {
+    AbortError: ['ERROR_PASSKEY_ABORTED', 'The passkey request was aborted.'],
+    NotAllowedError: ['ERROR_GENERAL_ERROR', 'Passkey authentication has failed'],
+    SecurityError: ['ERROR_DOMAIN_MISMATCH', 'The rpId does not match the domain.'],
+    UnknownError: ['ERROR_AUTHENTICATOR_UNKNOWN_ERROR', 'Unknown authenticator error.'],
+  }
+  const mapped = typeof name === 'string' ? (ceremony === 'create' ? create : get)[name] : undefined
+  return mapped ? new PasskeyError(mapped[1], mapped[0], error) : error
 }
 
 const PRIORITY: MfaFactorName[] = [
@@ -113,15 +170,13 @@ export class FakeLoginIDMfa implements MfaClient {
   private async call(path: string, body: unknown, session?: string): Promise<unknown> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (session) headers.Authorization = session
-    const res = await fetch(`${this.baseUrl}/fido2/v2/mfa/${path}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(body),
-    })
+    const url = `${this.baseUrl}/fido2/v2/mfa/${path}`
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
     const data: unknown = res.headers.get('content-type')?.includes('json')
       ? await res.json()
       : await res.text()
-    if (!res.ok) throw new ApiError(res.status, data, { headers })
+    if (!res.ok)
+      throw new ApiError(url, res.status, res.statusText, data, { method: 'POST', url, headers })
     return data
   }
 
@@ -170,14 +225,14 @@ export class FakeLoginIDMfa implements MfaClient {
     options: MfaPerformActionOptions = {},
   ): Promise<MfaSessionResult> {
     const session = options.session ?? this.info.session
-    if (!session) throw new Error('A session is required to perform MFA factor.')
+    if (!session) throw new LoginIDError('A session is required to perform MFA factor.')
     const entry = this.info.next.find((a) => a.action.name === factor)
     const payload =
       options.payload ||
       (factor === 'otp:email'
         ? entry?.options?.find((o) => o.name === 'email:primary')?.label
         : entry?.options?.[0]?.value)
-    if (!payload) throw new Error('Payload is required to perform MFA factor.')
+    if (!payload) throw new LoginIDError('Payload is required to perform MFA factor.')
     if (factor.startsWith('passkey:')) {
       const opts = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<
         string,
@@ -190,8 +245,8 @@ export class FakeLoginIDMfa implements MfaClient {
               creationResult: await this.webauthn.create(opts as unknown as PasskeyCreationOptions),
             }
           : { assertionResult: await this.webauthn.get(opts as unknown as PasskeyRequestOptions) }
-      } catch (cause) {
-        throw new PasskeyError('ERROR_GENERAL_ERROR', cause)
+      } catch (error) {
+        throw toWebsdkError(error, opts.rp ? 'create' : 'get', opts)
       }
       const path = opts.rp ? 'passkey/reg' : factor === 'passkey:tx' ? 'passkey/tx' : 'passkey/auth'
       return this.invoke(() => this.call(path, body, session))

@@ -1,4 +1,4 @@
-// browserWebAuthn (the real @simplewebauthn/browser code path) over a navigator.credentials
+// browserWebAuthn (its real ceremony code path) over a navigator.credentials
 // backed by the software authenticator, checked by the passkey verifier: proves that the
 // browser adapter decodes LoginID's options and encodes its results so that real signatures
 // verify, and that the software authenticator's DOMExceptions map to the right MfaError codes.

@@ -51,12 +51,16 @@ const config: Config = await fetch('/api/config').then((r) => r.json() as Promis
 $('loginid').textContent = config.loginidBaseUrl
 $('demo-password').textContent = config.demoPassword
 
-/** This browser's LoginID state (session, device id) lives in localStorage; "new device" forgets it. */
+/**
+ * This browser's LoginID state (session, device id) lives in localStorage, its Trust ID key in
+ * IndexedDB; "new device" forgets both (IndexedDB runs the delete before the client's next open).
+ */
 function storage(forgetDevice: boolean): MfaStorage {
   if (forgetDevice) {
     for (const key of Object.keys(localStorage)) {
       if (key.startsWith('LoginID_')) localStorage.removeItem(key)
     }
+    indexedDB.deleteDatabase('loginid-trust-store')
   }
   return localStorage
 }
@@ -88,7 +92,7 @@ function newClient(forgetDevice = false) {
   return createMfaClient({
     baseUrl: config.loginidBaseUrl,
     webauthn: browserWebAuthn(),
-    storage: storage(forgetDevice),
+    stateStorage: storage(forgetDevice),
   })
 }
 

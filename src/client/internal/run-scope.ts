@@ -4,6 +4,21 @@
 // promise rejects with the typed error at once, and no later call starts.
 import { MfaError } from '../../shared/errors.js'
 
+const ENDED: Record<string, MfaError> = {}
+
+/**
+ * The signal of a run that can never abort (no caller signal, no deadline): guards skip their
+ * listeners and clients get no signal, so such a run pays for no AbortController at all.
+ */
+export const NEVER: AbortSignal = new AbortController().signal
+
+/** A scope for a run: `NEVER`'s when nothing can abort it. */
+export function runScope(parent: AbortSignal | undefined, ms: number | undefined): RunScope {
+  return parent === undefined && ms === undefined
+    ? { signal: NEVER, end: () => undefined }
+    : openScope(parent, ms, 'run')
+}
+
 /** An abort scope: `signal` aborts on the parent's abort or at the deadline; `end` disposes it. */
 export interface RunScope {
   readonly signal: AbortSignal
@@ -30,6 +45,7 @@ export function openScope(
         ? parent.reason
         : new MfaError('ERR_ABORTED', 'the run was aborted', { cause: parent?.reason }),
     )
+  if (parent === NEVER) parent = undefined
   if (parent?.aborted) onParent()
   else parent?.addEventListener('abort', onParent)
   const timer =
@@ -44,7 +60,9 @@ export function openScope(
     end() {
       clearTimeout(timer)
       parent?.removeEventListener('abort', onParent)
-      abort(new MfaError('ERR_ABORTED', `the ${what} has ended`))
+      // Nothing awaits an ended scope: one shared reason, not a new error (and stack) per scope.
+      if (!controller.signal.aborted)
+        abort((ENDED[what] ??= new MfaError('ERR_ABORTED', `the ${what} has ended`)))
     },
   }
 }
@@ -54,6 +72,7 @@ export function openScope(
  * whichever comes first. Synchronous throws from `fn` become rejections.
  */
 export function guard<T>(signal: AbortSignal, fn: () => T | PromiseLike<T>): Promise<T> {
+  if (signal === NEVER) return new Promise<T>((resolve) => resolve(fn()))
   return new Promise<T>((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason)
     const stop = (): void => reject(signal.reason)

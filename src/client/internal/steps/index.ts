@@ -1,0 +1,91 @@
+// Internal: the step of each factor kind, and the check every client result passes before a
+// step or the driver reads it.
+import { MfaError, isMfaError } from '../../../shared/errors.js'
+import type { MfaErrorCode } from '../../../shared/errors.js'
+import type { MfaFactorName, MfaSessionResult } from '../../../shared/protocol.js'
+import { assertNever, factorOf } from '../../../shared/factors.js'
+import { isNonEmptyString } from '../../../internal/guards.js'
+import { guard } from '../run-scope.js'
+import { safeCause } from '../normalize.js'
+import type { Step } from './context.js'
+import { passkeyStep } from './passkey.js'
+import { externalStep } from './external.js'
+import { otpStep } from './otp.js'
+
+/** The step for a factor, by its kind. `verify` (otp:verify) only runs inside an OTP step. */
+export function stepFor(action: MfaFactorName): Step {
+  const kind = factorOf(action)!.kind
+  switch (kind) {
+    case 'passkey':
+      return passkeyStep
+    case 'otp':
+      return otpStep
+    case 'external':
+      return externalStep
+    case 'verify':
+      throw new MfaError('ERR_UNSUPPORTED_ACTION', `${action} cannot be started by itself`)
+    default:
+      return assertNever(kind)
+  }
+}
+
+const isToken = (t: unknown): boolean => t === undefined || isNonEmptyString(t)
+
+/** Validate a client's result enough to drive on (and to trust its tokens' types). */
+export function check(result: MfaSessionResult): MfaSessionResult {
+  if (typeof result !== 'object' || result === null || !Array.isArray(result.remainingFactors)) {
+    throw new MfaError('ERR_BAD_RESPONSE', 'the MFA client returned no remainingFactors')
+  }
+  const { accessToken, payloadSignature } = result as unknown as Record<string, unknown>
+  if (
+    !isToken(accessToken) ||
+    !isToken(payloadSignature) ||
+    (result.isComplete && !accessToken && !payloadSignature)
+  ) {
+    throw new MfaError('ERR_BAD_RESPONSE', 'the MFA client returned an invalid token')
+  }
+  return result
+}
+
+/** Call an application callback; its failure becomes `code` (unless `signal` aborted). */
+export async function callApp<T>(
+  signal: AbortSignal,
+  code: MfaErrorCode,
+  message: string,
+  fn: () => T | PromiseLike<T>,
+): Promise<T> {
+  try {
+    return await guard(signal, fn)
+  } catch (cause) {
+    if (signal.aborted || isMfaError(cause, code)) throw cause
+    throw new MfaError(code, message, { cause: safeCause(cause) })
+  }
+}
+
+/** The next action: `chooseAction`'s, else LoginID's `nextAction`. */
+export async function pickAction(
+  result: MfaSessionResult,
+  chooseAction: ((r: MfaSessionResult) => unknown) | undefined,
+  signal: AbortSignal,
+): Promise<MfaFactorName> {
+  let name = result.nextAction as unknown
+  if (chooseAction) {
+    try {
+      name = (await guard(signal, () => chooseAction(result))) ?? name
+    } catch (cause) {
+      if (signal.aborted) throw cause
+      throw new MfaError('ERR_UNSUPPORTED_ACTION', 'chooseAction failed', {
+        cause: safeCause(cause),
+      })
+    }
+  }
+  if (name === undefined) {
+    const unknown = result.remainingFactors.find((f) => !factorOf(f.type))
+    if (unknown)
+      throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(unknown.type)}"`)
+    throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action but the flow is incomplete')
+  }
+  if (!factorOf(name))
+    throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(name)}"`)
+  return name as MfaFactorName
+}
