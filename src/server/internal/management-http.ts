@@ -73,13 +73,22 @@ export function httpError(
 export const TOO_LARGE: unique symbol = Symbol('too large')
 
 /** The body, at most {@link MAX_RESPONSE_BYTES} (declared or counted), as JSON or text. */
-export async function readCapped(response: Response, stopped: () => boolean): Promise<unknown> {
-  const declared = Number(response.headers.get('content-length'))
+export async function readCapped(
+  response: Response,
+  stopped: () => boolean,
+  trustLength: boolean,
+): Promise<unknown> {
+  const length = response.headers.get('content-length')
+  const declared = length === null ? Number.NaN : Number(length)
   if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) {
     response.body?.cancel().catch(() => undefined)
     return TOO_LARGE
   }
-  const text = await readText(response, stopped)
+  // The platform's fetch reads exactly the declared length off the wire: read it in one go.
+  const text =
+    trustLength && Number.isInteger(declared)
+      ? await response.text()
+      : await readText(response, stopped)
   if (text === TOO_LARGE || text === '') return text === TOO_LARGE ? TOO_LARGE : undefined
   try {
     return JSON.parse(text) as unknown
