@@ -125,8 +125,10 @@ function writeError(res: ServerResponse, status: number, code: string, allow?: s
     Connection: 'close',
   }
   if (allow !== undefined) headers.Allow = allow
+  const body = `{"error":"${code}"}`
+  headers['Content-Length'] = String(body.length)
   res.writeHead(status, headers)
-  res.end(`{"error":"${code}"}`)
+  res.end(body)
 }
 
 /** A `createExternalAuthHandler` route, served from the Node request. */
@@ -164,8 +166,10 @@ async function serveRoute(
   const answer = await route(input)
   // A body left unread (413, 408, early answers) makes the connection unusable.
   if (!req.complete) answer.headers.Connection = 'close'
+  const body = answer.body ?? undefined
+  if (body !== undefined) answer.headers['Content-Length'] = String(Buffer.byteLength(body))
   res.writeHead(answer.status, answer.headers)
-  res.end(method === 'HEAD' ? undefined : (answer.body ?? undefined))
+  res.end(method === 'HEAD' ? undefined : body)
   if (!req.complete) req.resume()
 }
 
