@@ -79,3 +79,39 @@ export function decodeUtf8(chunks: readonly Uint8Array[], size: number): ReadBod
 }
 
 const strict = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Read a `Response` body as text, at most `maxBytes` (a declared `Content-Length` over it is
+ * refused unread, the stream is counted); `undefined` when larger. With `trustLength` (the
+ * platform's fetch, which reads exactly the declared length off the wire) a declared length is
+ * read in one go. A failure while reading rejects.
+ */
+export async function readResponseText(
+  response: Response,
+  maxBytes: number,
+  trustLength = false,
+): Promise<string | undefined> {
+  const length = response.headers.get('content-length')
+  const declared = length === null ? Number.NaN : Number(length)
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.body?.cancel().catch(() => undefined)
+    return undefined
+  }
+  if (trustLength && Number.isInteger(declared)) return response.text()
+  if (response.body === null) return ''
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let size = 0
+  let text = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      reader.cancel().catch(() => undefined)
+      return undefined
+    }
+    text += decoder.decode(value, { stream: true })
+  }
+  return text + decoder.decode()
+}

@@ -292,7 +292,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
               )
               return
             }
-            const data = await readCapped(response, () => settled, customFetch === undefined)
+            const data = await readCapped(response, customFetch === undefined)
             if (data === TOO_LARGE) {
               fail(
                 new MfaError(

@@ -6,8 +6,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createManagementClient, MfaError } from '../../src/server.js'
+import { createManagementClient } from '../../src/server.js'
 import type { ManagementClientOptions } from '../../src/server.js'
+import { failure, pumpEndless } from './hostile.js'
 
 const API_KEY = 'key_attack_matrix_s3cr3t'
 const B64 = Buffer.from(`${API_KEY}:`).toString('base64')
@@ -42,15 +43,6 @@ async function stub(
 
 function client(baseUrl: string, extra: Partial<ManagementClientOptions> = {}) {
   return createManagementClient({ baseUrl, apiKey: API_KEY, retryDelayMs: 1, ...extra })
-}
-
-async function failure(promise: Promise<unknown>): Promise<MfaError> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(error).toBeInstanceOf(MfaError)
-  return error as MfaError
 }
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -178,21 +170,13 @@ describe('attack matrix: createManagementClient', () => {
   )
 
   it('an endless answer (chunked, no length): ERR_BAD_RESPONSE after 1 MiB', async () => {
-    let sent = 0
+    let sent = (): number => 0
     const loginid = await stub((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      const chunk = Buffer.alloc(64 * 1024, 0x20)
-      const pump = (): void => {
-        while (!res.destroyed && sent < 512 * 1024 * 1024) {
-          sent += chunk.byteLength
-          if (!res.write(chunk)) return void res.once('drain', pump)
-        }
-      }
-      pump()
+      sent = pumpEndless(res, '')
     })
     const error = await failure(client(loginid.url, { timeoutMs: 10_000 }).grantExternalAuth('a'))
     expect(error.code).toBe('ERR_BAD_RESPONSE')
-    expect(sent).toBeLessThan(64 * 1024 * 1024)
+    expect(sent()).toBeLessThan(64 * 1024 * 1024)
   })
 
   it('a declared 200 MB answer: ERR_BAD_RESPONSE without reading it', async () => {

@@ -7,6 +7,7 @@ import { SignJWT, exportJWK, generateKeyPair, base64url } from 'jose'
 import type { CryptoKey, JWK, JWTPayload } from 'jose'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { verifyLoginIDToken } from '../../src/server.js'
+import { pumpEndless } from './hostile.js'
 
 const APP_ID = 'app1'
 let key: CryptoKey
@@ -228,23 +229,14 @@ describe('attack matrix: verifyLoginIDToken', () => {
   })
 
   it('an endless JWKS (no length) and a declared 150 MB JWKS → ERR_BAD_RESPONSE, not read whole', async () => {
-    let sent = 0
+    let sent = (): number => 0
     const endless = await loginid((res) => {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.write('{"keys":[')
-      const chunk = Buffer.alloc(64 * 1024, 0x20)
-      const pump = (): void => {
-        while (!res.destroyed && sent < 512 * 1024 * 1024) {
-          sent += chunk.byteLength
-          if (!res.write(chunk)) return void res.once('drain', pump)
-        }
-      }
-      pump()
+      sent = pumpEndless(res, '{"keys":[')
     })
     await expect(
       verifyLoginIDToken(await sign(claims(endless.baseUrl)), endless.options),
     ).rejects.toMatchObject({ code: 'ERR_BAD_RESPONSE' })
-    expect(sent).toBeLessThan(64 * 1024 * 1024)
+    expect(sent()).toBeLessThan(64 * 1024 * 1024)
     const declared = await loginid((res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '157286400' })
       res.write('{"keys":[')

@@ -6,6 +6,7 @@ import type * as Jose from 'jose'
 import type { JSONWebKeySet, JWSHeaderParameters, FlattenedJWSInput, CryptoKey } from 'jose'
 import { MfaError } from '../../shared/errors.js'
 import { codeForStatus, toMfaError } from '../../internal/http.js'
+import { readResponseText } from '../../internal/read-body.js'
 
 export const JWKS_PATH = '/fido2/v2/.well-known/jwks.json'
 /** At most one JWKS fetch per base URL in this window, whatever its outcome. */
@@ -146,32 +147,18 @@ async function fetchJwks(url: string): Promise<JSONWebKeySet> {
 }
 
 async function readCapped(response: Response): Promise<string> {
-  const tooLarge = (): MfaError =>
-    new MfaError('ERR_BAD_RESPONSE', `the JSON Web Key Set exceeds ${MAX_JWKS_BYTES} bytes`, where)
-  const declared = Number(response.headers.get('content-length'))
-  if (Number.isFinite(declared) && declared > MAX_JWKS_BYTES) {
-    response.body?.cancel().catch(() => undefined)
-    throw tooLarge()
+  let text: string | undefined
+  try {
+    text = await readResponseText(response, MAX_JWKS_BYTES)
+  } catch (error) {
+    throw toMfaError(error, where)
   }
-  if (response.body === null) return ''
-  const reader = response.body.getReader()
-  const decoder = new TextDecoder()
-  let size = 0
-  let text = ''
-  for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>
-    try {
-      chunk = await reader.read()
-    } catch (error) {
-      throw toMfaError(error, where)
-    }
-    if (chunk.done) break
-    size += chunk.value.byteLength
-    if (size > MAX_JWKS_BYTES) {
-      reader.cancel().catch(() => undefined)
-      throw tooLarge()
-    }
-    text += decoder.decode(chunk.value, { stream: true })
+  if (text === undefined) {
+    throw new MfaError(
+      'ERR_BAD_RESPONSE',
+      `the JSON Web Key Set exceeds ${MAX_JWKS_BYTES} bytes`,
+      where,
+    )
   }
-  return text + decoder.decode()
+  return text
 }

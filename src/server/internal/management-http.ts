@@ -3,6 +3,7 @@
 import { MfaError } from '../../shared/errors.js'
 import type { MfaErrorCode } from '../../shared/errors.js'
 import { clip, codeForStatus, parseAppError } from '../../internal/http.js'
+import { readResponseText } from '../../internal/read-body.js'
 
 /** The largest LoginID answer read: its JSON answers are a few hundred bytes. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024
@@ -73,50 +74,15 @@ export function httpError(
 export const TOO_LARGE: unique symbol = Symbol('too large')
 
 /** The body, at most {@link MAX_RESPONSE_BYTES} (declared or counted), as JSON or text. */
-export async function readCapped(
-  response: Response,
-  stopped: () => boolean,
-  trustLength: boolean,
-): Promise<unknown> {
-  const length = response.headers.get('content-length')
-  const declared = length === null ? Number.NaN : Number(length)
-  if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) {
-    response.body?.cancel().catch(() => undefined)
-    return TOO_LARGE
-  }
-  // The platform's fetch reads exactly the declared length off the wire: read it in one go.
-  const text =
-    trustLength && Number.isInteger(declared)
-      ? await response.text()
-      : await readText(response, stopped)
-  if (text === TOO_LARGE || text === '') return text === TOO_LARGE ? TOO_LARGE : undefined
+export async function readCapped(response: Response, trustLength: boolean): Promise<unknown> {
+  const text = await readResponseText(response, MAX_RESPONSE_BYTES, trustLength)
+  if (text === undefined) return TOO_LARGE
+  if (text === '') return undefined
   try {
     return JSON.parse(text) as unknown
   } catch {
     return text
   }
-}
-
-async function readText(
-  response: Response,
-  stopped: () => boolean,
-): Promise<string | typeof TOO_LARGE> {
-  if (response.body === null) return ''
-  const reader = response.body.getReader()
-  const decoder = new TextDecoder()
-  let size = 0
-  let text = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_RESPONSE_BYTES || stopped()) {
-      reader.cancel().catch(() => undefined)
-      return TOO_LARGE
-    }
-    text += decoder.decode(value, { stream: true })
-  }
-  return text + decoder.decode()
 }
 
 /** Whether a fetch failure says the connection was never opened (see {@link NOT_CONNECTED}). */
