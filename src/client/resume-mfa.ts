@@ -9,6 +9,8 @@ import { driveMfa, invalid } from './internal/drive-mfa.js'
 import { guard } from './internal/run-scope.js'
 import {
   PENDING_KEY,
+  claimPending,
+  expiryOf,
   parseSnapshot,
   pendingStorage,
   sameNonce,
@@ -23,7 +25,10 @@ import type { ResumeMfaOptions, ResumeMfaResult } from './types.js'
  * It first takes the saved flow out of `storage` (it is deleted before anything else, so it can
  * be used once: a second call fails with `ERR_NO_PENDING_FLOW`), checks that `nonce` (what the
  * return URL carried back) equals the saved one (`ERR_STATE_MISMATCH`, compared in constant
- * time) and that it has not expired (`ERR_SESSION_EXPIRED`). Then it gets a grant token from
+ * time) and that it has not expired (`ERR_SESSION_EXPIRED`; whatever the saved `expiresAt` says, a
+ * flow expires at the latest 15 minutes after it was saved). While one call takes the flow, a
+ * second call on the same page and storage fails at once with `ERR_NO_PENDING_FLOW`, calling
+ * nothing. Then it gets a grant token from
  * `tokenProvider` for `proof` (the context has the saved username, flow, reason and session),
  * submits it as the `external` factor on the saved LoginID session, and drives the rest of the
  * flow with the same handlers and limits as {@link runMfa} (`steps` include those that ran
@@ -67,13 +72,19 @@ export async function resumeMfa<P = unknown, S = unknown>(
   let state: S | undefined
   const result = await driveMfa(options, async (signal) => {
     const target = pendingStorage(storage)
+    // One taker: a second call on this page while the first still holds the flow gets nothing,
+    // without a storage call (both would otherwise read it before either deletes it).
+    const release = claimPending(target, storageKey)
+    if (release === undefined) {
+      throw new MfaError('ERR_NO_PENDING_FLOW', 'another resumeMfa call is taking this flow')
+    }
     // One use: the snapshot goes before anything is checked or sent, and even when the run is
     // aborted (or times out) while the storage is still answering.
     const load = stored(() => target.getItem(storageKey))
     const drop = load.then((raw) =>
       raw === null || raw === undefined ? undefined : stored(() => target.removeItem(storageKey)),
     )
-    drop.catch(() => undefined)
+    drop.catch(() => undefined).finally(release)
     const raw = await guard(signal, () => load)
     if (raw === null || raw === undefined) {
       throw new MfaError('ERR_NO_PENDING_FLOW', 'there is no suspended MFA flow to resume')
@@ -84,7 +95,7 @@ export async function resumeMfa<P = unknown, S = unknown>(
     if (!sameNonce(saved.nonce, nonce)) {
       throw new MfaError('ERR_STATE_MISMATCH', 'the returned nonce does not match the saved flow')
     }
-    if (Date.now() >= saved.expiresAt) {
+    if (Date.now() >= expiryOf(saved)) {
       throw new MfaError('ERR_SESSION_EXPIRED', 'the saved MFA flow has expired')
     }
     if (signal.aborted) throw signal.reason

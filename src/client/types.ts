@@ -529,6 +529,14 @@ export interface PeekPendingMfaOptions {
    * @defaultValue 'loginid-mfa-flow:pending'
    */
   storageKey?: string
+  /** Cancels the read: the call then fails with `ERR_ABORTED`. */
+  signal?: AbortSignal
+  /**
+   * How long the storage may take to answer, in milliseconds; then the call fails with
+   * `ERR_TIMEOUT`.
+   * @defaultValue 10_000
+   */
+  timeoutMs?: number
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { MfaError, isMfaError } from '../shared/errors.js'
+import { MfaError } from '../shared/errors.js'
 import { readBodyText } from '../internal/read-body.js'
+import { isTimerDuration, MAX_TIMER_MS } from '../internal/guards.js'
 import type { ManagementClient } from './create-management-client.js'
+import { GRANT_ROUTE, grantRoute, toOrigin } from './internal/grant-route.js'
+import type { GrantRoute, RouteAnswer, RouteInput } from './internal/grant-route.js'
+
+export { EXTERNAL_AUTH_MAX_BODY_BYTES } from './internal/grant-route.js'
 
 /**
  * The JSON body the browser sends (`fetchGrantToken` sends `{ proof, username, session }`).
@@ -46,10 +51,12 @@ export type ExternalAuthAuthorize = (
  *
  * | status | code | when |
  * |---|---|---|
- * | 405 | `ERR_METHOD_NOT_ALLOWED` | not POST (the answer has `Allow: POST`) |
+ * | 400 | `ERR_BAD_REQUEST` | (`toNodeListener`) a request target or `Host` header that is not valid |
+ * | 405 | `ERR_METHOD_NOT_ALLOWED` | not POST (the answer has `Allow: POST`), TRACE and CONNECT too |
  * | 403 | `ERR_ORIGIN_FORBIDDEN` | `Origin` missing, `null`, or neither same-origin nor allowed |
  * | 415 | `ERR_UNSUPPORTED_MEDIA_TYPE` | `Content-Type` is not `application/json` |
  * | 413 | `ERR_PAYLOAD_TOO_LARGE` | body over 16 KiB |
+ * | 408 | `ERR_REQUEST_TIMEOUT` | the body did not arrive within `readTimeoutMs` |
  * | 400 | `ERR_INVALID_JSON` | body is not a JSON object (or not UTF-8, or unreadable) |
  * | 401 | `ERR_UNAUTHORIZED` | `authorize` returned `null` / `undefined` |
  * | 500 | `ERR_AUTHORIZE` | `authorize` threw or returned no valid username |
@@ -58,10 +65,12 @@ export type ExternalAuthAuthorize = (
  * | 500 | `ERR_INTERNAL` | anything else |
  */
 export type ExternalAuthErrorCode =
+  | 'ERR_BAD_REQUEST'
   | 'ERR_METHOD_NOT_ALLOWED'
   | 'ERR_ORIGIN_FORBIDDEN'
   | 'ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_INVALID_JSON'
   | 'ERR_UNAUTHORIZED'
   | 'ERR_AUTHORIZE'
@@ -109,26 +118,17 @@ export interface ExternalAuthHandlerOptions {
    * hold it). A throw here is ignored.
    */
   onError?: (error: unknown, info: ExternalAuthErrorInfo) => void
+  /**
+   * How long the request body may take to arrive, in milliseconds; a slower body (a slow-drip
+   * attack holding a connection open) is answered `408 ERR_REQUEST_TIMEOUT`.
+   *
+   * @defaultValue 10_000
+   */
+  readTimeoutMs?: number
 }
 
 /** A Fetch-standard route handler: `Request` in, `Response` out. Never throws. */
 export type ExternalAuthHandler = (request: Request) => Promise<Response>
-
-/** The body size limit, in bytes. */
-export const EXTERNAL_AUTH_MAX_BODY_BYTES = 16 * 1024
-
-const STATUS: Record<ExternalAuthErrorCode, number> = {
-  ERR_METHOD_NOT_ALLOWED: 405,
-  ERR_ORIGIN_FORBIDDEN: 403,
-  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
-  ERR_PAYLOAD_TOO_LARGE: 413,
-  ERR_INVALID_JSON: 400,
-  ERR_UNAUTHORIZED: 401,
-  ERR_AUTHORIZE: 500,
-  ERR_GRANT_FAILED: 502,
-  ERR_LOGINID_UNAVAILABLE: 503,
-  ERR_INTERNAL: 500,
-}
 
 /**
  * Create the route handler the browser's `tokenProvider` (`fetchGrantToken`) calls during the
@@ -168,8 +168,8 @@ export function createExternalAuthHandler(
     management,
     authorize,
     allowedOrigins = [],
-    allowMissingOrigin = false,
     onError,
+    readTimeoutMs = 10_000,
   } = options ?? {}
   if (
     typeof management?.grantExternalAuth !== 'function' ||
@@ -182,186 +182,36 @@ export function createExternalAuthHandler(
       'createExternalAuthHandler needs management.grantExternalAuth, authorize, and optionally allowedOrigins (an array) and onError',
     )
   }
-  const allowed = new Set(allowedOrigins.map(toOrigin))
-
-  function report(error: unknown, code: ExternalAuthErrorCode, request: Request): Response {
-    try {
-      onError?.(error, { code, status: STATUS[code], request })
-    } catch {
-      // The app's logger failing must not change the answer.
-    }
-    return failure(code)
-  }
-
-  return async function externalAuthHandler(request: Request): Promise<Response> {
-    let origin: string | undefined
-    try {
-      const check = checkOrigin(request, allowed, allowMissingOrigin)
-      if (check.ok && check.cross) origin = check.origin
-      const cors = origin === undefined ? undefined : corsHeaders(origin)
-
-      if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
-        // A CORS preflight: answer it only for an allowed cross-origin caller.
-        if (cors === undefined) return failure('ERR_ORIGIN_FORBIDDEN')
-        return preflight(cors, request.headers.get('access-control-request-headers'))
-      }
-      if (request.method !== 'POST') return failure('ERR_METHOD_NOT_ALLOWED', cors)
-      if (!check.ok) return failure('ERR_ORIGIN_FORBIDDEN')
-      if (!isJsonContentType(request.headers.get('content-type'))) {
-        return failure('ERR_UNSUPPORTED_MEDIA_TYPE', cors)
-      }
-      // Refuses a declared Content-Length over the cap unread, and counts the stream otherwise.
-      const read = await readBodyText(request, EXTERNAL_AUTH_MAX_BODY_BYTES)
-      if (!read.ok && read.reason === 'too_large') return failure('ERR_PAYLOAD_TOO_LARGE', cors)
-      const body = read.ok ? parseJsonObject(read.text) : undefined
-      if (body === undefined) return failure('ERR_INVALID_JSON', cors)
-
-      let identity: ExternalAuthIdentity | null | undefined
-      try {
-        identity = await authorize(request, body)
-      } catch (error) {
-        return withCors(report(error, 'ERR_AUTHORIZE', request), cors)
-      }
-      if (identity === null || identity === undefined) return failure('ERR_UNAUTHORIZED', cors)
-      const username = (identity as { username?: unknown }).username
-      if (typeof username !== 'string' || username.trim() === '') {
-        const error = new MfaError('ERR_INVALID_ARGUMENT', 'authorize returned no username')
-        return withCors(report(error, 'ERR_AUTHORIZE', request), cors)
-      }
-
-      let token: string
-      try {
-        ;({ token } = await management.grantExternalAuth(username, { signal: request.signal }))
-      } catch (error) {
-        return withCors(report(error, codeForGrantError(error), request), cors)
-      }
-      return json(200, { token }, cors)
-    } catch (error) {
-      return report(error, 'ERR_INTERNAL', request)
-    }
-  }
-}
-
-/** The handler's answer for a failed grant. */
-function codeForGrantError(error: unknown): ExternalAuthErrorCode {
-  if (!isMfaError(error)) return 'ERR_INTERNAL'
-  switch (error.code) {
-    case 'ERR_INVALID_ARGUMENT':
-      return 'ERR_AUTHORIZE'
-    case 'ERR_NETWORK':
-    case 'ERR_TIMEOUT':
-    case 'ERR_ABORTED':
-    case 'ERR_LOGINID_UNAVAILABLE':
-      return 'ERR_LOGINID_UNAVAILABLE'
-    default:
-      return 'ERR_GRANT_FAILED'
-  }
-}
-
-type OriginCheck =
-  { ok: true; cross: false } | { ok: true; cross: true; origin: string } | { ok: false }
-
-function checkOrigin(
-  request: Request,
-  allowed: ReadonlySet<string>,
-  allowMissing: boolean,
-): OriginCheck {
-  const header = request.headers.get('origin')
-  if (header === null) return allowMissing ? { ok: true, cross: false } : { ok: false }
-  let origin: string
-  try {
-    origin = new URL(header).origin
-  } catch {
-    return { ok: false }
-  }
-  if (origin === 'null' || origin !== header.replace(/\/$/, '')) return { ok: false }
-  let own: string | undefined
-  try {
-    own = new URL(request.url).origin
-  } catch {
-    own = undefined
-  }
-  if (origin === own) return { ok: true, cross: false }
-  if (allowed.has(origin)) return { ok: true, cross: true, origin }
-  return { ok: false }
-}
-
-function toOrigin(value: unknown): string {
-  let url: URL | undefined
-  try {
-    url = new URL(value as string)
-  } catch {
-    url = undefined
-  }
-  if (url?.protocol !== 'https:' && url?.protocol !== 'http:') {
+  if (!isTimerDuration(readTimeoutMs)) {
     throw new MfaError(
       'ERR_INVALID_ARGUMENT',
-      `allowedOrigins: ${String(value)} is not an http(s) origin`,
+      `readTimeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}`,
     )
   }
-  return url.origin
-}
+  const route = grantRoute(options, new Set(allowedOrigins.map(toOrigin)), readTimeoutMs)
 
-function isJsonContentType(value: string | null): boolean {
-  if (value === null) return false
-  const type = value.split(';')[0]?.trim().toLowerCase()
-  return type === 'application/json'
-}
-
-function parseJsonObject(text: string): ExternalAuthRequestBody | undefined {
-  try {
-    const value: unknown = JSON.parse(text)
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-    return value as ExternalAuthRequestBody
-  } catch {
-    return undefined
+  async function externalAuthHandler(request: Request): Promise<Response> {
+    let origin: string | undefined
+    try {
+      origin = new URL(request.url).origin
+    } catch {
+      origin = undefined
+    }
+    const input: RouteInput = {
+      method: request.method,
+      header: (name) => request.headers.get(name),
+      origin,
+      readBody: (maxBytes, timeoutMs) => readBodyText(request, maxBytes, timeoutMs),
+      request: () => request,
+      signal: () => request.signal,
+    }
+    return toResponse(await route(input))
   }
+  return Object.defineProperty(externalAuthHandler, GRANT_ROUTE, {
+    value: route satisfies GrantRoute,
+  })
 }
 
-// Every answer depends on `Origin` (CORS headers, 403), so every answer says so: a shared cache
-// that ignores `no-store` still cannot serve one origin's answer to another.
-const BASE_HEADERS = {
-  'Content-Type': 'application/json',
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-  Vary: 'Origin',
-}
-
-function json(status: number, body: unknown, extra?: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...BASE_HEADERS, ...extra } })
-}
-
-function failure(code: ExternalAuthErrorCode, cors?: Record<string, string>): Response {
-  const extra: Record<string, string> = { ...cors }
-  if (code === 'ERR_METHOD_NOT_ALLOWED') extra.Allow = 'POST'
-  return json(STATUS[code], { error: code }, extra)
-}
-
-function withCors(response: Response, cors: Record<string, string> | undefined): Response {
-  if (cors === undefined) return response
-  for (const [name, value] of Object.entries(cors)) response.headers.set(name, value)
-  return response
-}
-
-function corsHeaders(origin: string): Record<string, string> {
-  return {
-    'Access-Control-Allow-Origin': origin,
-    'Access-Control-Allow-Credentials': 'true',
-    Vary: 'Origin',
-  }
-}
-
-const HEADER_LIST = /^[\w-]+(?:\s*,\s*[\w-]+)*$/
-
-function preflight(cors: Record<string, string>, requested: string | null): Response {
-  const headers: Record<string, string> = {
-    ...cors,
-    'Access-Control-Allow-Methods': 'POST',
-    'Access-Control-Allow-Headers':
-      requested !== null && HEADER_LIST.test(requested.trim()) ? requested.trim() : 'Content-Type',
-    'Access-Control-Max-Age': '600',
-    'Cache-Control': 'no-store',
-    Vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
-  }
-  return new Response(null, { status: 204, headers })
+function toResponse(answer: RouteAnswer): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers })
 }

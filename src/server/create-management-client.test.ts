@@ -218,7 +218,7 @@ describe('createManagementClient', () => {
     }
   })
 
-  it('retries network errors and reports ERR_NETWORK', async () => {
+  it('does not retry a network error that may have reached LoginID, and reports ERR_NETWORK', async () => {
     let calls = 0
     server.use(
       http.post(EXTERNAL, () => {
@@ -228,7 +228,27 @@ describe('createManagementClient', () => {
     )
     const error = await failure(client({ retries: 1 }).grantExternalAuth('alice'))
     expect(error.code).toBe('ERR_NETWORK')
-    expect(calls).toBe(2)
+    expect(calls).toBe(1)
+  })
+
+  it('retries a connection that was never opened (refused, DNS)', async () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']) {
+      let calls = 0
+      const refused = createManagementClient({
+        baseUrl: BASE,
+        apiKey: API_KEY,
+        retries: 2,
+        retryDelayMs: 1,
+        fetch: (async () => {
+          calls++
+          throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) })
+        }) as typeof fetch,
+      })
+      await expect(refused.grantExternalAuth('alice')).rejects.toMatchObject({
+        code: 'ERR_NETWORK',
+      })
+      expect(calls).toBe(3)
+    }
   })
 
   it('times out each attempt with ERR_TIMEOUT and does not retry it', async () => {

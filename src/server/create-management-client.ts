@@ -4,12 +4,21 @@
  *
  * @module
  */
-import { ofetch } from 'ofetch'
 import { MfaError } from '../shared/errors.js'
-import type { MfaErrorCode } from '../shared/errors.js'
 import { VERSION } from '../shared/version.js'
 import { normalizeBaseUrl } from '../internal/base-url.js'
-import { clip, codeForStatus, parseAppError, toMfaError } from '../internal/http.js'
+import { isTimerDuration, MAX_TIMER_MS } from '../internal/guards.js'
+import {
+  MAX_RESPONSE_BYTES,
+  TOO_LARGE,
+  base64Utf8,
+  mentionsSecret,
+  notConnected,
+  readCapped,
+  sleep,
+  httpError,
+} from './internal/management-http.js'
+import type { Answer, Failure } from './internal/management-http.js'
 
 /** Options for {@link createManagementClient}. */
 export interface ManagementClientOptions {
@@ -30,15 +39,18 @@ export interface ManagementClientOptions {
    */
   fetch?: typeof fetch
   /**
-   * Time limit for each attempt, in milliseconds. An attempt that runs out fails with
-   * `ERR_TIMEOUT` and is not retried.
+   * Time limit for each attempt, in milliseconds, from 1 to 2,147,483,647 (what a timer can
+   * hold). It holds whatever the `fetch` does (a timer is raced against the request and its
+   * body). An attempt that runs out fails with `ERR_TIMEOUT` and is not retried.
    *
    * @defaultValue 10_000
    */
   timeoutMs?: number
   /**
-   * How many times a failed request is retried. Only network failures and 502, 503 and 504
-   * answers are retried; every other status (a 500 too) fails at once.
+   * How many times a failed request is retried. Grants are not idempotent, so only what cannot
+   * have reached LoginID is retried: a connection that could not be opened (refused, DNS
+   * failure, unreachable host, connect timeout), and 502, 503 and 504 answers. A connection
+   * reset, a timeout, a 500 or any other status fails at once.
    *
    * @defaultValue 2
    */
@@ -121,13 +133,15 @@ const GRANT_PATH = '/fido2/v2/mgmt/grant'
 const TOKEN_VERIFY_PATH = '/fido2/v2/mgmt/token/verify'
 const RETRY_STATUSES = new Set([502, 503, 504])
 const MAX_RETRY_DELAY_MS = 5_000
+// C0, DEL and C1 control characters.
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/
 
 /**
  * Create a LoginID management API client. It validates its options (and every username) before
- * any request, sends `User-Agent: loginid-mfa-flow/<version>`, times out each attempt, and retries
- * network failures, 502, 503 and 504 with exponential backoff.
+ * any request, sends `User-Agent: loginid-mfa-flow/<version>`, refuses redirects, reads at most
+ * 1 MiB of any answer, times out each attempt, and retries only what cannot have reached LoginID
+ * (a connection never opened, 502, 503, 504) with exponential backoff.
  *
  * @throws MfaError `ERR_INVALID_ARGUMENT` for a bad `baseUrl`, `apiKey`, `timeoutMs`, `retries`
  *   or `retryDelayMs`
@@ -163,8 +177,11 @@ export function createManagementClient(options: ManagementClientOptions): Manage
   if (customFetch !== undefined && typeof customFetch !== 'function') {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'fetch must be a function')
   }
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new MfaError('ERR_INVALID_ARGUMENT', 'timeoutMs must be a positive number')
+  if (!isTimerDuration(timeoutMs)) {
+    throw new MfaError(
+      'ERR_INVALID_ARGUMENT',
+      `timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+    )
   }
   if (!Number.isInteger(retries) || retries < 0 || retries > 10) {
     throw new MfaError('ERR_INVALID_ARGUMENT', 'retries must be an integer from 0 to 10')
@@ -175,20 +192,12 @@ export function createManagementClient(options: ManagementClientOptions): Manage
 
   const credentials = base64Utf8(`${apiKey}:`)
   const secrets = [apiKey, credentials]
-  const $fetch = ofetch.create(
-    {
-      baseURL: baseUrl,
-      headers: {
-        Accept: 'application/json',
-        'User-Agent': `loginid-mfa-flow/${VERSION}`,
-        Authorization: `Basic ${credentials}`,
-      },
-      // Retries are done below: ofetch counts a network failure as status 500, so its
-      // `retryStatusCodes` cannot retry network failures without retrying real 500s too.
-      retry: false,
-    },
-    customFetch === undefined ? {} : { fetch: customFetch },
-  )
+  const headers = {
+    Accept: 'application/json',
+    'Content-Type': 'application/json',
+    'User-Agent': `loginid-mfa-flow/${VERSION}`,
+    Authorization: `Basic ${credentials}`,
+  }
 
   async function post(
     path: string,
@@ -196,89 +205,129 @@ export function createManagementClient(options: ManagementClientOptions): Manage
     signal: AbortSignal | undefined,
     scopeText: string,
   ): Promise<unknown> {
+    const where = { method: 'POST', path }
+    const text = JSON.stringify(body)
     for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw new MfaError('ERR_ABORTED', 'the request was aborted', where())
-      const timer = new AbortController()
-      let timedOut = false
-      const timeout = setTimeout(() => {
-        timedOut = true
-        timer.abort(new DOMException('LoginID did not answer in time', 'TimeoutError'))
-      }, timeoutMs)
-      const attemptSignal =
-        signal === undefined ? timer.signal : AbortSignal.any([signal, timer.signal])
+      if (signal?.aborted) throw new MfaError('ERR_ABORTED', 'the request was aborted', where)
+      let answer: Answer
       try {
-        const response = await $fetch.raw(path, {
-          method: 'POST',
-          body,
-          signal: attemptSignal,
-        })
-        return response.status === 204 ? undefined : response._data
+        answer = await send(`${baseUrl}${path}`, text, signal, where)
       } catch (error) {
-        const mapped = timedOut
-          ? new MfaError('ERR_TIMEOUT', `LoginID did not answer within ${timeoutMs} ms`, where())
-          : mapError(error)
-        const retryable =
-          mapped.code === 'ERR_NETWORK' ||
-          (mapped.status !== undefined && RETRY_STATUSES.has(mapped.status))
-        if (!retryable || attempt >= retries || signal?.aborted) throw mapped
+        const mapped = error as Failure
+        if (!mapped.retryable || attempt >= retries || signal?.aborted) throw mapped.error
         await sleep(backoff(attempt), signal)
-      } finally {
-        clearTimeout(timeout)
+        continue
       }
+      if (answer.status >= 200 && answer.status < 300) {
+        return answer.status === 204 ? undefined : answer.data
+      }
+      const mapped = httpError(answer, path, scopeText, secrets)
+      if (!RETRY_STATUSES.has(answer.status) || attempt >= retries || signal?.aborted) throw mapped
+      await sleep(backoff(attempt), signal)
     }
+  }
 
-    function where(): { method: string; path: string } {
-      return { method: 'POST', path }
-    }
-
-    function mapError(error: unknown): MfaError {
-      const status = (error as { status?: unknown } | null)?.status
-      if (typeof status !== 'number') {
-        // Abort, timeout, network failure: fixed messages, only a low-level cause.
-        return scrub(toMfaError(error, { method: 'POST', path, signal }))
+  /**
+   * One attempt: the request and its body, raced against the timer and the caller's signal (a
+   * `fetch` that ignores its signal cannot hold the call). Rejects with a {@link Failure}.
+   */
+  function send(
+    url: string,
+    body: string,
+    signal: AbortSignal | undefined,
+    where: { method: string; path: string },
+  ): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      const controller = new AbortController()
+      let settled = false
+      const finish = (): boolean => {
+        if (settled) return false
+        settled = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        return true
       }
-      const { msg, msgCode } = parseAppError((error as { data?: unknown }).data)
-      const detail = msg === undefined ? '' : ` (LoginID: ${clip(redact(msg, secrets))})`
-      const context = {
-        method: 'POST',
-        path,
-        status,
-        ...(msgCode !== undefined && { msgCode: redact(msgCode, secrets) }),
+      const fail = (error: MfaError, retryable = false): void => {
+        if (!finish()) return
+        controller.abort(error)
+        reject({ error, retryable } satisfies Failure)
       }
-      let code: MfaErrorCode = codeForStatus(status)
-      let text: string
-      if (status === 401 && path === TOKEN_VERIFY_PATH && msgCode !== 'unauthorized') {
-        // token/verify answers 401 for a bad token too; LoginID's `unauthorized` is the key.
-        code = msgCode === 'token_expired' ? 'ERR_TOKEN_EXPIRED' : 'ERR_TOKEN_INVALID'
-        text = 'LoginID rejected the token'
-      } else if (status === 401) {
-        code = 'ERR_API_KEY_INVALID'
-        text = 'LoginID rejected the API key (unknown, revoked or for another app)'
-      } else if (status === 403) {
-        code = 'ERR_API_KEY_SCOPE'
-        text = scopeText
-      } else if (status >= 500) {
-        text = 'LoginID is unavailable'
-      } else if (status === 400) {
-        text = 'LoginID rejected the request as malformed'
-      } else {
-        text = `LoginID answered HTTP ${status}`
-      }
-      return new MfaError(code, `${text}${detail}`, context)
-    }
-
-    function scrub(error: MfaError): MfaError {
-      // The low-level cause of a network failure comes from the fetch implementation; drop it
-      // if it mentions a secret (a custom fetch could echo headers).
-      const cause = (error as { cause?: unknown }).cause
-      if (cause !== undefined && mentionsSecret(cause, secrets)) {
-        return new MfaError(error.code, 'could not reach LoginID', {
-          method: 'POST',
-          path,
+      const onAbort = (): void =>
+        fail(new MfaError('ERR_ABORTED', 'the request was aborted', where))
+      const timer = setTimeout(
+        () =>
+          fail(new MfaError('ERR_TIMEOUT', `LoginID did not answer within ${timeoutMs} ms`, where)),
+        timeoutMs,
+      )
+      signal?.addEventListener('abort', onAbort)
+      const fetchImpl = customFetch ?? globalThis.fetch
+      new Promise<Response>((r) =>
+        r(
+          fetchImpl(url, {
+            method: 'POST',
+            headers,
+            body,
+            redirect: 'manual',
+            signal: controller.signal,
+          }),
+        ),
+      )
+        .then(
+          async (response) => {
+            if (settled) return
+            if (
+              response.type === 'opaqueredirect' ||
+              (response.status >= 300 && response.status < 400)
+            ) {
+              response.body?.cancel().catch(() => undefined)
+              fail(
+                new MfaError(
+                  'ERR_BAD_RESPONSE',
+                  'LoginID answered with a redirect; redirects are refused',
+                  {
+                    ...where,
+                    status: response.status,
+                  },
+                ),
+              )
+              return
+            }
+            const data = await readCapped(response, customFetch === undefined)
+            if (data === TOO_LARGE) {
+              fail(
+                new MfaError(
+                  'ERR_BAD_RESPONSE',
+                  `LoginID's answer exceeds ${MAX_RESPONSE_BYTES} bytes`,
+                  {
+                    ...where,
+                    status: response.status,
+                  },
+                ),
+              )
+              return
+            }
+            if (finish()) resolve({ status: response.status, data })
+          },
+          (error: unknown) => {
+            if (settled) return
+            fail(networkError(error, where), notConnected(error))
+          },
+        )
+        .catch((error: unknown) => {
+          // The body failed mid-read: the request reached LoginID, so it is not retried.
+          if (!settled) fail(networkError(error, where))
         })
-      }
-      return error
-    }
+    })
+  }
+
+  /** A network failure: fixed message; a cause only from the global fetch, and only if clean. */
+  function networkError(error: unknown, where: { method: string; path: string }): MfaError {
+    const keep =
+      customFetch === undefined && error instanceof Error && !mentionsSecret(error, secrets)
+    return new MfaError('ERR_NETWORK', 'could not reach LoginID', {
+      ...where,
+      ...(keep && { cause: error }),
+    })
   }
 
   function backoff(attempt: number): number {
@@ -350,64 +399,4 @@ export function createManagementClient(options: ManagementClientOptions): Manage
       return true
     },
   }
-}
-
-/** Standard base64 of the UTF-8 bytes of `text` (btoa alone only takes Latin-1). */
-function base64Utf8(text: string): string {
-  let binary = ''
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
-  return btoa(binary)
-}
-
-/** Replace every occurrence of a secret by `[REDACTED]`. */
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const secret of secrets) out = out.split(secret).join('[REDACTED]')
-  return out
-}
-
-/**
- * Whether an error chain may mention a secret: messages, stacks, nested causes, `AggregateError`
- * members and every own property (a fetch implementation may attach the request, its headers
- * or its options to the error it throws; `console.log(error)` and `JSON.stringify` show them).
- * Anything that cannot be inspected as plain data (a non-Error cause, a `Headers` or `Request`
- * object, a cycle) counts as a mention: it is not worth the risk.
- */
-function mentionsSecret(value: unknown, secrets: readonly string[]): boolean {
-  if (!(value instanceof Error)) return true
-  let text: string
-  try {
-    text = JSON.stringify(value, (_key, item: unknown) => {
-      if (typeof item !== 'object' || item === null || Array.isArray(item)) return item
-      if (item instanceof Error) {
-        return {
-          ...item,
-          name: item.name,
-          message: item.message,
-          stack: item.stack,
-          cause: item.cause,
-          errors: (item as { errors?: unknown }).errors,
-        }
-      }
-      const proto = Object.getPrototypeOf(item) as unknown
-      if (proto === Object.prototype || proto === null) return item
-      throw new TypeError('not plain data')
-    })
-  } catch {
-    return true
-  }
-  return secrets.some((secret) => text.includes(secret))
-}
-
-/** Wait `ms`, or less when `signal` aborts (the caller then checks `signal.aborted`). */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }

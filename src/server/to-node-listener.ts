@@ -6,6 +6,12 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { MfaError } from '../shared/errors.js'
+import { normalizeBaseUrl } from '../internal/base-url.js'
+import { parseRequestTarget } from '../internal/request-target.js'
+import { GRANT_ROUTE } from './internal/grant-route.js'
+import type { GrantRoute, RouteInput } from './internal/grant-route.js'
+import { nodeBody, readNodeBody } from './internal/node-body.js'
 
 /** A Node request, possibly with a body an Express body parser has already read. */
 export type NodeRequest = IncomingMessage & {
@@ -25,22 +31,43 @@ export type NodeListener = (
   next?: (error?: unknown) => void,
 ) => Promise<void>
 
+/** Options for {@link toNodeListener}. */
+export interface NodeListenerOptions {
+  /**
+   * The server's public origin (`https://app.example.com`), when it is known: the request URL is
+   * then built from it and the request path, and the `Host` header is not consulted. Without it
+   * the URL is built from the `Host` header (refused with 400 when not a valid host) and the
+   * protocol.
+   */
+  publicOrigin?: string
+}
+
+type Handler = (request: Request) => Promise<Response>
+
 /**
  * Adapt a Fetch-standard handler (`(request: Request) => Promise<Response>`, such as
  * `createExternalAuthHandler(...)`) to `node:http` and Express.
  *
- * The request URL is built from the `Host` header and the protocol (Express's `req.protocol`
- * when present, else whether the socket is TLS). If an Express body parser already read the
- * body into `req.body`, that is used (objects are re-serialized as JSON, strings and buffers
- * passed as they are); otherwise the stream is handed over unread, so the handler's size limit
- * applies while reading. The request's `signal` aborts when the client goes away.
+ * The request URL is built from `publicOrigin` (or the `Host` header and the protocol: Express's
+ * `req.protocol` when present, else whether the socket is TLS) and the request target's path
+ * only: an absolute-form target (`POST https://evil.example/api`) or a `//evil.example/api` path
+ * cannot choose the origin the handler's same-origin check compares with. TRACE, CONNECT and
+ * TRACK get 405; a request target or `Host` that is not valid gets 400.
  *
+ * A `createExternalAuthHandler` route is served directly from the Node request (same checks and
+ * answers, no Fetch `Request` or web stream per request; `authorize` gets a `Request` with the
+ * headers and without the body, which is passed to it already parsed). If an Express body parser
+ * already read the body into `req.body`, that is used (objects are re-serialized as JSON, strings
+ * and buffers passed as they are); otherwise the stream is read with the handler's size limit
+ * and deadline. The LoginID call is aborted when the client goes away before the answer.
+ *
+ * @throws MfaError `ERR_INVALID_ARGUMENT` for a bad `publicOrigin`
  * @example node:http
  * ```ts
  * import { createServer } from 'node:http'
  * import { toNodeListener } from 'loginid-mfa-flow/server'
  *
- * createServer(toNodeListener(handler)).listen(3000)
+ * createServer(toNodeListener(handler, { publicOrigin: 'https://app.example.com' })).listen(3000)
  * ```
  *
  * @example Express
@@ -48,60 +75,152 @@ export type NodeListener = (
  * app.post('/api/loginid/grant', toNodeListener(handler))
  * ```
  */
-export function toNodeListener(handler: (request: Request) => Promise<Response>): NodeListener {
+export function toNodeListener(handler: Handler, options: NodeListenerOptions = {}): NodeListener {
   if (typeof handler !== 'function') {
     throw new TypeError('toNodeListener needs a handler function')
   }
+  const publicOrigin = publicOriginOf(options?.publicOrigin)
+  const route = (handler as { [GRANT_ROUTE]?: GrantRoute })[GRANT_ROUTE]
   return function nodeListener(req, res, next) {
-    return run(handler, req, res).catch((error: unknown) => {
+    const target = parseRequestTarget(req, protocolOf(req), publicOrigin)
+    if (!target.ok) {
+      const code = target.status === 405 ? 'ERR_METHOD_NOT_ALLOWED' : 'ERR_BAD_REQUEST'
+      writeError(res, target.status, code, route === undefined ? undefined : 'POST')
+      return Promise.resolve()
+    }
+    const served =
+      route === undefined
+        ? run(handler, req, res, `${target.origin}${target.path}`)
+        : serveRoute(route, req, res, target.origin, target.path)
+    return served.catch((error: unknown) => {
       if (next) {
         next(error)
         return
       }
-      if (!res.headersSent) {
-        res.statusCode = 500
-        res.setHeader('Content-Type', 'application/json')
-        res.setHeader('Cache-Control', 'no-store')
-        res.end('{"error":"ERR_INTERNAL"}')
-      } else {
-        res.destroy()
-      }
+      if (!res.headersSent) writeError(res, 500, 'ERR_INTERNAL')
+      else res.destroy()
     })
   }
 }
 
-async function run(
-  handler: (request: Request) => Promise<Response>,
+function publicOriginOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  const origin = new URL(normalizeBaseUrl(value, 'publicOrigin')).origin
+  if (normalizeBaseUrl(value, 'publicOrigin') !== origin) {
+    throw new MfaError('ERR_INVALID_ARGUMENT', 'publicOrigin must be an origin, without a path')
+  }
+  return origin
+}
+
+function protocolOf(req: NodeRequest): 'http' | 'https' {
+  if (req.protocol === 'http' || req.protocol === 'https') return req.protocol
+  return (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http'
+}
+
+function writeError(res: ServerResponse, status: number, code: string, allow?: string): void {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    Connection: 'close',
+  }
+  if (allow !== undefined) headers.Allow = allow
+  const body = `{"error":"${code}"}`
+  headers['Content-Length'] = String(body.length)
+  res.writeHead(status, headers)
+  res.end(body)
+}
+
+/** A `createExternalAuthHandler` route, served from the Node request. */
+async function serveRoute(
+  route: GrantRoute,
   req: NodeRequest,
   res: ServerResponse,
+  origin: string,
+  path: string,
 ): Promise<void> {
-  const controller = new AbortController()
-  res.on('close', () => {
-    if (!res.writableFinished) controller.abort()
-  })
+  const method = (req.method ?? 'GET').toUpperCase()
+  let request: Request | undefined
+  let controller: AbortController | undefined
+  const input: RouteInput = {
+    method,
+    header(name) {
+      const value = req.headers[name]
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
+    },
+    origin,
+    readBody: (maxBytes, timeoutMs) => readNodeBody(req, maxBytes, timeoutMs),
+    request: () => (request ??= headersOnlyRequest(req, method, `${origin}${path}`)),
+    signal() {
+      if (controller === undefined) {
+        const own = new AbortController()
+        // Abort the LoginID call only while the answer is not sent: the client went away.
+        res.once('close', () => {
+          if (!res.writableFinished) own.abort()
+        })
+        controller = own
+      }
+      return controller.signal
+    },
+  }
+  const answer = await route(input)
+  // A body left unread (413, 408, early answers) makes the connection unusable.
+  if (!req.complete) answer.headers.Connection = 'close'
+  const body = answer.body ?? undefined
+  if (body !== undefined) answer.headers['Content-Length'] = String(Buffer.byteLength(body))
+  res.writeHead(answer.status, answer.headers)
+  res.end(method === 'HEAD' ? undefined : body)
+  if (!req.complete) req.resume()
+}
 
+function headersOnlyRequest(req: NodeRequest, method: string, url: string): Request {
+  return new Request(url, { method, headers: nodeHeaders(req) })
+}
+
+function nodeHeaders(req: NodeRequest): Headers {
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue
     if (Array.isArray(value)) for (const item of value) headers.append(name, item)
     else headers.set(name, value)
   }
+  return headers
+}
+
+/** Any other Fetch handler: a Fetch `Request` with the body as a stream, a `Response` back. */
+async function run(
+  handler: Handler,
+  req: NodeRequest,
+  res: ServerResponse,
+  url: string,
+): Promise<void> {
+  const controller = new AbortController()
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort()
+  })
+  const headers = nodeHeaders(req)
   const method = (req.method ?? 'GET').toUpperCase()
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: controller.signal }
-  const bodyStream = method === 'GET' || method === 'HEAD' ? undefined : requestBody(req)
+  const body = method === 'GET' || method === 'HEAD' ? undefined : nodeBody(req)
   let drain: (() => void) | undefined
-  if (bodyStream !== undefined) {
-    if (bodyStream instanceof Uint8Array) {
-      init.body = bodyStream
+  if (body !== undefined) {
+    if (body instanceof Uint8Array) {
+      init.body = body
       headers.delete('content-length')
       headers.delete('transfer-encoding')
     } else {
-      init.body = bodyStream.stream
+      init.body = body.stream
       init.duplex = 'half'
-      drain = bodyStream.drain
+      drain = body.drain
     }
   }
-  const request = new Request(requestUrl(req), init)
+  let request: Request
+  try {
+    request = new Request(url, init)
+  } catch {
+    writeError(res, 400, 'ERR_BAD_REQUEST')
+    return
+  }
 
   const response = await handler(request)
 
@@ -117,67 +236,4 @@ async function run(
   })
   // Whatever the handler did not read (an oversized body) is discarded, not buffered.
   drain?.()
-}
-
-function requestUrl(req: NodeRequest): string {
-  const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true
-  const protocol =
-    req.protocol === 'http' || req.protocol === 'https'
-      ? req.protocol
-      : encrypted
-        ? 'https'
-        : 'http'
-  const host = req.headers.host ?? 'localhost'
-  return new URL(req.url ?? '/', `${protocol}://${host}`).href
-}
-
-/** The body: what a body parser left in `req.body`, or the unread stream. */
-function requestBody(
-  req: NodeRequest,
-): Uint8Array<ArrayBuffer> | { stream: ReadableStream<Uint8Array>; drain: () => void } | undefined {
-  // Express body parsers set `_body` once they have read the stream into `req.body`.
-  const parsed = (req as { _body?: unknown })._body === true || req.readableEnded
-  if (parsed && req.body !== undefined) {
-    const body = req.body
-    if (body instanceof Uint8Array) return new Uint8Array(body)
-    if (typeof body === 'string') return new TextEncoder().encode(body)
-    return new TextEncoder().encode(JSON.stringify(body))
-  }
-  if (req.readableEnded) return undefined
-  let onData: ((chunk: Buffer | string) => void) | undefined
-  const stop = (): void => {
-    if (onData) req.off('data', onData)
-    onData = undefined
-    req.resume()
-  }
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      onData = (chunk) => {
-        controller.enqueue(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk)
-        if ((controller.desiredSize ?? 1) <= 0) req.pause()
-      }
-      req.on('data', onData)
-      req.once('end', () => {
-        try {
-          controller.close()
-        } catch {
-          // already cancelled
-        }
-      })
-      req.once('error', (error) => {
-        try {
-          controller.error(error)
-        } catch {
-          // already cancelled
-        }
-      })
-    },
-    pull() {
-      req.resume()
-    },
-    cancel() {
-      stop()
-    },
-  })
-  return { stream, drain: () => (req.readableEnded ? undefined : stop()) }
 }

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose'
+import type * as Jose from 'jose'
 import type { JWTPayload } from 'jose'
 import { MfaError } from '../shared/errors.js'
 import { appIdFromBaseUrl, normalizeBaseUrl } from '../internal/base-url.js'
-import { codeForStatus, toMfaError } from '../internal/http.js'
+import { toMfaError } from '../internal/http.js'
+import { JWKS_PATH, keyResolver, loadJose } from './internal/jwks.js'
 
 /** Options for {@link verifyLoginIDToken}. */
 export interface VerifyLoginIDTokenOptions {
@@ -55,63 +56,25 @@ export interface LoginIDTokenClaims {
   [claim: string]: unknown
 }
 
-const JWKS_PATH = '/fido2/v2/.well-known/jwks.json'
 const MAX_TOKEN_LENGTH = 16_384
 const MAX_CLOCK_TOLERANCE_SEC = 300
 /** LoginID's `tokenType` for access tokens; id, refresh, grant and signature tokens differ. */
 const ACCESS_TOKEN_TYPE = 'jwtAccess'
 
-type RemoteJwks = ReturnType<typeof createRemoteJWKSet>
-
-/** One remote key set per normalized base URL, kept for the life of the process. */
-const jwksByBaseUrl = new Map<string, RemoteJwks>()
-
-function jwksFor(baseUrl: string): RemoteJwks {
-  let jwks = jwksByBaseUrl.get(baseUrl)
-  if (jwks === undefined) {
-    const url = `${baseUrl}${JWKS_PATH}`
-    jwks = createRemoteJWKSet(new URL(url), {
-      // Looks up the global fetch at call time (test interceptors, edge runtimes) and turns
-      // HTTP failures into MfaErrors with the status, which jose alone would not keep.
-      [customFetch]: async (input: string | URL | Request, init?: RequestInit) => {
-        let response: Response
-        try {
-          response = await fetch(input, init)
-        } catch (error) {
-          if ((error as { name?: string } | null)?.name === 'TimeoutError') throw error
-          throw toMfaError(error, { method: 'GET', path: JWKS_PATH })
-        }
-        if (response.status !== 200) {
-          const code =
-            response.status >= 500 || response.status === 404
-              ? codeForStatus(response.status)
-              : 'ERR_BAD_RESPONSE'
-          throw new MfaError(code, 'could not fetch the JSON Web Key Set', {
-            method: 'GET',
-            path: JWKS_PATH,
-            status: response.status,
-          })
-        }
-        return response
-      },
-    })
-    jwksByBaseUrl.set(baseUrl, jwks)
-  }
-  return jwks
-}
-
 /**
  * Verify a LoginID access token offline: ES256 signature against the app's JWKS
- * (`{baseUrl}/fido2/v2/.well-known/jwks.json`, fetched once and cached per base URL; an unknown
- * `kid` triggers a refetch at most every 30 s), `iss` = the base URL, `aud` = the app id, `exp`,
- * `nbf`, and `username` when given. `exp`, `iat`, `sub` and `username` are required, and a
+ * (`{baseUrl}/fido2/v2/.well-known/jwks.json`, fetched once and cached per base URL for 10
+ * minutes, at most 64 KiB; at most one fetch every 30 s per base URL, failed fetches included, so
+ * unknown `kid`s or a failing endpoint never cause a request flood), `iss` = the base URL, `aud` =
+ * the app id, `exp`, `nbf`, `iat` (not later than now plus the tolerance), and `username` when
+ * given. `exp`, `iat`, `sub` and `username` are required, and a
  * `tokenType` claim, when present, must be `jwtAccess` (LoginID signs its id, refresh and
  * payload-signature tokens with the same key, issuer and audience).
  *
  * @returns the token's claims
  * @throws MfaError `ERR_INVALID_ARGUMENT` (bad options or an empty token), `ERR_TOKEN_EXPIRED`,
- *   `ERR_TOKEN_CLAIMS` (wrong `iss`, `aud`, `username`, `tokenType`, a future `nbf`, a missing
- *   claim),
+ *   `ERR_TOKEN_CLAIMS` (wrong `iss`, `aud`, `username`, `tokenType`, a future `nbf` or `iat`, a
+ *   missing claim),
  *   `ERR_TOKEN_INVALID` (malformed, not ES256, bad signature, no matching key),
  *   `ERR_NETWORK`, `ERR_TIMEOUT`, `ERR_LOGINID_UNAVAILABLE` (JWKS answered 5xx),
  *   `ERR_NOT_FOUND` (JWKS answered 404: a wrong `baseUrl`), `ERR_BAD_RESPONSE` (JWKS answered
@@ -168,9 +131,10 @@ export async function verifyLoginIDToken(
     throw new MfaError('ERR_TOKEN_INVALID', 'the token is too long to be a LoginID token')
   }
 
+  const jose = await loadJose()
   let payload: JWTPayload
   try {
-    ;({ payload } = await jwtVerify(token, jwksFor(baseUrl), {
+    ;({ payload } = await jose.jwtVerify(token, keyResolver(baseUrl), {
       algorithms: ['ES256'],
       issuer: baseUrl,
       audience: appId,
@@ -178,7 +142,11 @@ export async function verifyLoginIDToken(
       requiredClaims: ['exp', 'iat', 'sub'],
     }))
   } catch (error) {
-    throw mapJoseError(error)
+    throw mapJoseError(error, jose.errors)
+  }
+  if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + clockToleranceSec) {
+    // Issued in the future: a forged clock, or a token minted for later use.
+    throw new MfaError('ERR_TOKEN_CLAIMS', 'the token\'s "iat" claim is in the future')
   }
   if (payload.tokenType !== undefined && payload.tokenType !== ACCESS_TOKEN_TYPE) {
     // Same issuer, audience and key as an access token: an id, refresh, grant or payload
@@ -195,7 +163,7 @@ export async function verifyLoginIDToken(
 }
 
 /** jose's errors → MfaError. Keeps no jose error as `cause` (claim errors hold the payload). */
-function mapJoseError(error: unknown): MfaError {
+function mapJoseError(error: unknown, errors: typeof Jose.errors): MfaError {
   if (error instanceof MfaError) return error
   const jwks = { method: 'GET', path: JWKS_PATH }
   if (error instanceof errors.JWTExpired) {

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { MfaError } from '../shared/errors.js'
+import { FORBIDDEN_METHODS, targetPath } from '../internal/request-target.js'
 import { createLoginIDSimulator } from './create-loginid-simulator.js'
 import type {
   LoginIDSimulator,
@@ -30,14 +31,11 @@ function toRequest(req: IncomingMessage, baseUrl: string, stream: typeof Readabl
     init.body = stream.toWeb(req) as unknown as ReadableStream<Uint8Array>
     init.duplex = 'half'
   }
-  // Origin-form only, joined to the base URL as text: `//host/path` stays a path on this server.
-  const target = req.url ?? '/'
-  if (!target.startsWith('/')) throw new TypeError('request target is not a path')
+  // The path only, joined to the base URL as text: `//host/path` stays a path on this server.
+  const target = targetPath(req.url)
+  if (target === undefined) throw new TypeError('request target is not a path')
   return new Request(`${baseUrl}${target}`, init)
 }
-
-/** Methods a Fetch `Request` cannot carry (TRACE, CONNECT, TRACK). */
-const FORBIDDEN_METHODS = new Set(['TRACE', 'CONNECT', 'TRACK'])
 
 function writeAppError(res: ServerResponse, status: number, msgCode: string, msg: string): void {
   const body = JSON.stringify({ msg, msgCode })

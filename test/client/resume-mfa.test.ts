@@ -87,7 +87,7 @@ describe('redirect, then resume', () => {
     const events: MfaEvent[] = []
     const redirect = await redirectRun(storage, { onEvent: (e) => events.push(e) })
     expect(redirect).toMatchObject({ status: 'redirect', url: `${IDP}?state=${redirect.nonce}` })
-    expect(redirect.nonce).toMatch(/^[0-9a-f]{32}$/)
+    expect(redirect.nonce).toMatch(/^[0-9a-f]{44}$/)
     expect(redirect.nonce).toBe(redirect.ctx.resumeNonce)
     expect(events.map((e) => e.type)).toEqual(['step:start', 'redirect'])
     expect(events[1]).toMatchObject({ action: 'external', step: 1, expiresAt: redirect.expiresAt })
@@ -555,5 +555,120 @@ describe('with a LoginIDMfa-shaped client', () => {
       expect.objectContaining({ session: ctx.session, payload: expect.any(String) }),
     )
     expect(storage.map.size).toBe(0)
+  })
+})
+
+// Attack matrix of the suspended flow (`resumeMfa`, `peekPendingMfa`): a second tab or script
+// racing for the flow, tampered same-origin storage, a storage that never answers.
+describe('attack matrix: suspended flows', () => {
+  /** `memoryStorage` whose calls answer asynchronously (IndexedDB-like). */
+  function asyncStorage(): MfaStorage & { map: Map<string, string> } {
+    const inner = memoryStorage()
+    const map = inner.map
+    const later = <T>(fn: () => T): Promise<T> =>
+      new Promise((resolve) => setTimeout(() => resolve(fn()), 5))
+    return {
+      map: inner.map,
+      getItem: (key) => later(() => map.get(key) ?? null),
+      setItem: (key, value) => later(() => void map.set(key, value)),
+      removeItem: (key) => later(() => void map.delete(key)),
+    }
+  }
+
+  it.each([
+    ['synchronous', memoryStorage],
+    ['asynchronous', asyncStorage],
+  ])(
+    'two resumeMfa calls started together (%s storage): one wins, the other gets ERR_NO_PENDING_FLOW calling nothing',
+    async (_, make) => {
+      const storage = make()
+      const { nonce } = await redirectRun(storage)
+      const getItem = vi.spyOn(storage, 'getItem')
+      const providers = [vi.fn(grant), vi.fn(grant)]
+      const outcomes = await Promise.allSettled(
+        providers.map((tokenProvider) => completed(resume(storage, nonce, { tokenProvider }))),
+      )
+      const won = outcomes.filter((o) => o.status === 'fulfilled')
+      const lost = outcomes.filter((o) => o.status === 'rejected')
+      expect(won).toHaveLength(1)
+      expect(lost).toHaveLength(1)
+      expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'ERR_NO_PENDING_FLOW',
+      })
+      // The loser asked neither the storage, nor the backend, nor LoginID.
+      expect(getItem).toHaveBeenCalledTimes(1)
+      expect(providers[0]!.mock.calls.length + providers[1]!.mock.calls.length).toBe(1)
+      expect(paths().filter((path) => path === VERIFY)).toHaveLength(1)
+      expect(storage.map.size).toBe(0)
+    },
+  )
+
+  it('held: the winner gone, a later call finds nothing (single use)', async () => {
+    const storage = asyncStorage()
+    const { nonce } = await redirectRun(storage)
+    await completed(resume(storage, nonce))
+    await expect(resume(storage, nonce)).rejects.toMatchObject({ code: 'ERR_NO_PENDING_FLOW' })
+  })
+
+  it('an expiresAt edited to a year ahead: expired 15 minutes after the flow was saved', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const storage = memoryStorage()
+    const { nonce } = await redirectRun(storage, { resumeTtlMs: 60_000 })
+    const saved = JSON.parse(storage.map.get(KEY) ?? '') as Record<string, unknown>
+    const yearAhead = Date.now() + 365 * 24 * 3_600_000
+    storage.map.set(KEY, JSON.stringify({ ...saved, expiresAt: yearAhead }))
+    const pending = await peekPendingMfa({ storage })
+    expect(pending?.expiresAt).toBeLessThanOrEqual(Date.now() + 15 * 60_000)
+    vi.setSystemTime(Date.now() + 15 * 60_000 + 1)
+    const tokenProvider = vi.fn(grant)
+    await expect(resume(storage, nonce, { tokenProvider })).rejects.toMatchObject({
+      code: 'ERR_SESSION_EXPIRED',
+    })
+    expect(tokenProvider).not.toHaveBeenCalled()
+  })
+
+  it('held: a nonce (and its creation time) edited in the storage no longer matches the return URL', async () => {
+    const storage = memoryStorage()
+    const { nonce } = await redirectRun(storage)
+    const saved = JSON.parse(storage.map.get(KEY) ?? '') as Record<string, unknown>
+    const newer = `${(Date.now() + 3_600_000).toString(16).padStart(12, '0')}${nonce.slice(12)}`
+    storage.map.set(KEY, JSON.stringify({ ...saved, nonce: newer }))
+    await expect(resume(storage, nonce)).rejects.toMatchObject({ code: 'ERR_STATE_MISMATCH' })
+  })
+
+  it('a snapshot whose nonce carries no creation time: expired, nothing sent', async () => {
+    const storage = memoryStorage()
+    const { nonce } = await redirectRun(storage)
+    const saved = JSON.parse(storage.map.get(KEY) ?? '') as Record<string, unknown>
+    const legacy = nonce.slice(12)
+    storage.map.set(KEY, JSON.stringify({ ...saved, nonce: legacy }))
+    const tokenProvider = vi.fn(grant)
+    await expect(resume(storage, legacy, { tokenProvider })).rejects.toMatchObject({
+      code: 'ERR_SESSION_EXPIRED',
+    })
+    expect(tokenProvider).not.toHaveBeenCalled()
+  })
+
+  it('peekPendingMfa on a storage that never answers: ERR_TIMEOUT at timeoutMs, ERR_ABORTED on signal', async () => {
+    const silent: MfaStorage = {
+      getItem: () => new Promise<string | null>(() => undefined),
+      setItem: () => undefined,
+      removeItem: () => undefined,
+    }
+    await expect(peekPendingMfa({ storage: silent, timeoutMs: 30 })).rejects.toMatchObject({
+      code: 'ERR_TIMEOUT',
+    })
+    const controller = new AbortController()
+    const pending = peekPendingMfa({ storage: silent, signal: controller.signal })
+    setTimeout(() => controller.abort(), 10)
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    await expect(
+      peekPendingMfa({ storage: silent, signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    for (const timeoutMs of [0, -1, 2 ** 31, Number.NaN]) {
+      await expect(peekPendingMfa({ storage: silent, timeoutMs })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      })
+    }
   })
 })

@@ -10,6 +10,11 @@ const files = [
   ...readdirSync(join(root, 'server'))
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
     .map((name) => `server/${name}`),
+  ...readdirSync(join(root, 'server/internal'))
+    .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
+    .map((name) => `server/internal/${name}`),
+  'internal/request-target.ts',
+  'internal/read-body.ts',
 ]
 
 describe('server entry is edge-safe', () => {
@@ -19,7 +24,7 @@ describe('server entry is edge-safe', () => {
     // Runtime imports of node builtins (type-only imports are erased).
     expect(code).not.toMatch(/import\s+(?!type\b)[^;]*from\s+['"](node:|http|https|fs|net)/)
     expect(code).not.toMatch(/\brequire\(/)
-    if (file !== 'server/to-node-listener.ts') {
+    if (file !== 'server/to-node-listener.ts' && file !== 'server/internal/node-body.ts') {
       expect(code).not.toMatch(/['"]node:/)
       expect(code).not.toMatch(/\bBuffer\b|\bprocess\./)
       expect(source).not.toContain('reference types="node"')

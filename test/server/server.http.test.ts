@@ -94,13 +94,19 @@ describe('server entry over real HTTP', () => {
     expect(running.simulator.requests.filter((r) => r.path === EXTERNAL_PATH)).toHaveLength(0)
   })
 
-  it('retries a dropped connection and a 503 over HTTP, not a 500', async () => {
+  it('retries a 503 over HTTP, not a dropped connection (LoginID may have minted) nor a 500', async () => {
     const sim = running.simulator
     const attempts = () => sim.requests.filter((r) => r.path === EXTERNAL_PATH).length
-    sim.faults.add({ path: EXTERNAL_PATH, fault: { type: 'drop' } })
+    sim.faults.add({ path: EXTERNAL_PATH, fault: { type: 'status', status: 503 } })
     sim.faults.add({ path: EXTERNAL_PATH, fault: { type: 'status', status: 503 } })
     await expect(management.grantExternalAuth('alice')).resolves.toHaveProperty('token')
     expect(attempts()).toBe(3)
+    sim.reset()
+    sim.faults.add({ path: EXTERNAL_PATH, fault: { type: 'drop' } })
+    await expect(management.grantExternalAuth('alice')).rejects.toMatchObject({
+      code: 'ERR_NETWORK',
+    })
+    expect(attempts()).toBe(1)
     sim.reset()
     sim.faults.add({ path: EXTERNAL_PATH, fault: { type: 'status', status: 500 } })
     await expect(management.grantExternalAuth('alice')).rejects.toMatchObject({

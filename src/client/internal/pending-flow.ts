@@ -59,15 +59,56 @@ export async function stored<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   }
 }
 
-/** 16 random bytes as 32 lowercase hex characters. */
+/**
+ * The longest a suspended flow lives, whatever its saved `expiresAt` says: the longest
+ * `resumeTtlMs` (15 minutes) from the nonce's creation.
+ */
+export const MAX_PENDING_AGE_MS = 15 * 60_000
+
+/**
+ * A fresh nonce: the creation time (milliseconds since the epoch, 12 lowercase hex characters)
+ * then 16 random bytes (32 lowercase hex characters). The time travels with the nonce through the
+ * return URL and must match there, so editing it in the storage is noticed; see {@link expiryOf}.
+ */
 export function randomNonce(): string {
   const crypto = globalThis.crypto as Crypto | undefined
   if (typeof crypto?.getRandomValues !== 'function') {
     throw storageError(undefined, 'crypto.getRandomValues is unavailable: no nonce for a redirect')
   }
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+  const random = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
     b.toString(16).padStart(2, '0'),
   ).join('')
+  return `${Date.now().toString(16).padStart(12, '0').slice(-12)}${random}`
+}
+
+const NONCE = /^[0-9a-f]{44}$/
+
+/**
+ * When a saved flow really expires: its `expiresAt`, capped at the nonce's creation plus
+ * {@link MAX_PENDING_AGE_MS} (an `expiresAt` edited to a year ahead changes nothing). A nonce
+ * without a creation time (not made by {@link randomNonce}) counts as expired.
+ */
+export function expiryOf(saved: PendingFlowSnapshot): number {
+  if (!NONCE.test(saved.nonce)) return 0
+  const created = parseInt(saved.nonce.slice(0, 12), 16)
+  return Math.min(saved.expiresAt, created + MAX_PENDING_AGE_MS)
+}
+
+/** The (storage, key) pairs a `resumeMfa` call of this page is taking. */
+const claimed = new WeakMap<object, Set<string>>()
+
+/**
+ * Claim the flow saved under `key` in `storage` for one `resumeMfa` call of this page (storage
+ * calls interleave across awaits, even with a synchronous storage). Returns the release, or
+ * `undefined` when another call holds the claim.
+ */
+export function claimPending(storage: MfaStorage, key: string): (() => void) | undefined {
+  let keys = claimed.get(storage)
+  if (keys === undefined) claimed.set(storage, (keys = new Set()))
+  if (keys.has(key)) return undefined
+  keys.add(key)
+  const held = keys
+  return () => held.delete(key)
 }
 
 /** Compare the saved nonce with the returned one in time that depends only on the saved one. */

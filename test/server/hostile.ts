@@ -1,0 +1,34 @@
+// Shared pieces of the server attack-matrix tests: a hostile answer that never ends, and the
+// MfaError a promise rejects with.
+import type { ServerResponse } from 'node:http'
+import { expect } from 'vitest'
+import { MfaError } from '../../src/server.js'
+
+/**
+ * Write 64 KiB chunks of spaces after `prefix` for as long as the peer reads (up to 512 MiB):
+ * an answer that never ends. Returns how many bytes were sent so far.
+ */
+export function pumpEndless(res: ServerResponse, prefix: string): () => number {
+  let sent = 0
+  res.writeHead(200, { 'content-type': 'application/json' })
+  res.write(prefix)
+  const chunk = Buffer.alloc(64 * 1024, 0x20)
+  const pump = (): void => {
+    while (!res.destroyed && sent < 512 * 1024 * 1024) {
+      sent += chunk.byteLength
+      if (!res.write(chunk)) return void res.once('drain', pump)
+    }
+  }
+  pump()
+  return () => sent
+}
+
+/** The MfaError `promise` rejects with (fails the test when it resolves or throws another). */
+export async function failure(promise: Promise<unknown>): Promise<MfaError> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  expect(error).toBeInstanceOf(MfaError)
+  return error as MfaError
+}
