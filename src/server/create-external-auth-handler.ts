@@ -231,7 +231,7 @@ export function createExternalAuthHandler(
 
       let token: string
       try {
-        ;({ token } = await management.grantExternalAuth(username, { signal: request.signal }))
+        ;({ token } = await grantWhileUnanswered(management, username, request.signal))
       } catch (error) {
         return withCors(report(error, codeForGrantError(error), request), cors)
       }
@@ -239,6 +239,30 @@ export function createExternalAuthHandler(
     } catch (error) {
       return report(error, 'ERR_INTERNAL', request)
     }
+  }
+}
+
+/**
+ * Mint with a signal that follows `request.signal` only until the grant settles, i.e. while the
+ * response is not yet sent: a client that leaves cancels the LoginID call, and an abort after
+ * the answer (Deno's default `Deno.serve` aborts `request.signal` after every successful
+ * response) reaches nothing of this request, whichever behaviour the runtime has.
+ */
+async function grantWhileUnanswered(
+  management: Pick<ManagementClient, 'grantExternalAuth'>,
+  username: string,
+  // A Request-like from an older polyfill may have no signal (`null`).
+  requestSignal: AbortSignal | null | undefined,
+): ReturnType<ManagementClient['grantExternalAuth']> {
+  if (!requestSignal) return management.grantExternalAuth(username)
+  const controller = new AbortController()
+  const forward = () => controller.abort(requestSignal.reason)
+  if (requestSignal.aborted) forward()
+  else requestSignal.addEventListener('abort', forward, { once: true })
+  try {
+    return await management.grantExternalAuth(username, { signal: controller.signal })
+  } finally {
+    requestSignal.removeEventListener('abort', forward)
   }
 }
 
