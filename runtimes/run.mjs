@@ -30,6 +30,16 @@ const CHILD_TIMEOUT_MS = 90_000
 const DENO_LEGACY_ABORT_NOTICE =
   /^Deno\.serve: request\.signal aborts on successful responses \(legacy behavior\)\..*$/m
 
+/** Children still running, each the leader of its own process group (see `run`). */
+const live = new Set()
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const child of live) killGroup(child)
+    console.log('0 passed, 1 failed')
+    process.exit(130)
+  })
+}
+
 main().then(
   (code) => process.exit(code),
   (error) => {
@@ -128,7 +138,6 @@ async function installRuntimes() {
   console.log('runtimes: installing the pinned runtimes (npm ci --ignore-scripts in runtimes/)')
   await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: here,
-    capture: true,
   })
   await writeFile(marker, hash)
 }
@@ -180,7 +189,6 @@ async function installPackedPackage(tmp) {
     ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp],
     {
       cwd: root,
-      capture: true,
     },
   )
   const [{ filename }] = JSON.parse(packed)
@@ -206,7 +214,7 @@ async function installPackedPackage(tmp) {
       join(tmp, filename),
       msw,
     ],
-    { cwd: project, capture: true },
+    { cwd: project },
   )
   for (const file of await readdir(join(here, 'scenario'))) {
     await copyFile(join(here, 'scenario', file), join(project, file))
@@ -261,7 +269,6 @@ async function runOne(runtime, project, base) {
     const config = { ...base, ...(await runtime.prepare?.()), runId: runtime.name }
     child = await run(runtime.command[0], runtime.command.slice(1), {
       cwd: project,
-      capture: true,
       allowFailure: true,
       timeoutMs: CHILD_TIMEOUT_MS,
       env: {
@@ -283,10 +290,15 @@ async function runOne(runtime, project, base) {
   }
   const problems = []
   const line = child.stdout.split('\n').find((text) => text.startsWith('RESULT '))
-  const report = line ? JSON.parse(line.slice('RESULT '.length)) : undefined
+  let report
+  try {
+    report = line ? JSON.parse(line.slice('RESULT '.length)) : undefined
+  } catch {
+    problems.push(`printed an unreadable RESULT line: ${line.slice(0, 200)}`)
+  }
   if (child.timedOut) problems.push(`timed out after ${CHILD_TIMEOUT_MS / 1000} s`)
   else if (child.code !== 0) problems.push(`exited with ${child.code ?? child.signal}`)
-  if (!report) problems.push('printed no RESULT line')
+  if (!line) problems.push('printed no RESULT line')
   for (const result of report?.results ?? []) {
     if (!result.ok) problems.push(`${result.name}: ${result.detail}`)
   }
@@ -324,17 +336,21 @@ function indent(text) {
 }
 
 /**
- * Spawn a command. Rejects on a non-zero exit unless `allowFailure`; with `capture`, resolves to
- * the output (or `{ code, signal, stdout, stderr, timedOut }` with `allowFailure`).
+ * Spawn a command in a process group of its own, collecting its output. Rejects on a non-zero
+ * exit unless `allowFailure`; resolves to its stdout, or with `allowFailure` to
+ * `{ code, signal, stdout, stderr, timedOut }`. On timeout the whole group is killed (miniflare's
+ * workerd included).
  */
 function run(command, args, options) {
-  const { cwd, env = process.env, capture = false, allowFailure = false, timeoutMs } = options
+  const { cwd, env = process.env, allowFailure = false, timeoutMs } = options
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       cwd,
       env,
-      stdio: capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     })
+    live.add(child)
     let stdout = ''
     let stderr = ''
     child.stdout?.on('data', (chunk) => (stdout += chunk))
@@ -345,13 +361,15 @@ function run(command, args, options) {
         ? undefined
         : setTimeout(() => {
             timedOut = true
-            child.kill('SIGKILL')
+            killGroup(child)
           }, timeoutMs)
     child.on('error', (error) => {
+      live.delete(child)
       clearTimeout(timer)
       reject(error)
     })
     child.on('close', (code, signal) => {
+      live.delete(child)
       clearTimeout(timer)
       if (allowFailure) return resolvePromise({ code, signal, stdout, stderr, timedOut })
       if (code !== 0) {
@@ -359,7 +377,16 @@ function run(command, args, options) {
           new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}\n${stderr}`),
         )
       }
-      resolvePromise(capture ? stdout : undefined)
+      resolvePromise(stdout)
     })
   })
+}
+
+/** SIGKILL a child's whole process group (it was spawned `detached`, so it leads one). */
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {
+    child.kill('SIGKILL')
+  }
 }
