@@ -113,7 +113,7 @@ export function grantRoute(
 
       let token: string
       try {
-        ;({ token } = await management.grantExternalAuth(username, { signal: input.signal() }))
+        ;({ token } = await grantWhileUnanswered(management, username, input.signal()))
       } catch (error) {
         return withCors(report(error, codeForGrantError(error), input), cors)
       }
@@ -121,6 +121,30 @@ export function grantRoute(
     } catch (error) {
       return report(error, 'ERR_INTERNAL', input)
     }
+  }
+}
+
+/**
+ * Mint with a signal that follows the request's signal only until the grant settles, i.e. while
+ * the answer is not yet sent: a client that leaves cancels the LoginID call, and an abort after
+ * the answer (Deno's default `Deno.serve` aborts `request.signal` after every successful
+ * response) reaches nothing of this request, whichever behaviour the runtime has.
+ */
+async function grantWhileUnanswered(
+  management: Pick<ExternalAuthHandlerOptions['management'], 'grantExternalAuth'>,
+  username: string,
+  // A Request-like from an older polyfill may have no signal (`null`).
+  requestSignal: AbortSignal | null | undefined,
+): Promise<{ token: string }> {
+  if (!requestSignal) return management.grantExternalAuth(username)
+  const controller = new AbortController()
+  const forward = () => controller.abort(requestSignal.reason)
+  if (requestSignal.aborted) forward()
+  else requestSignal.addEventListener('abort', forward, { once: true })
+  try {
+    return await management.grantExternalAuth(username, { signal: controller.signal })
+  } finally {
+    requestSignal.removeEventListener('abort', forward)
   }
 }
 
