@@ -143,15 +143,19 @@ function deviceInfo(deviceId: string | undefined): DeviceInfo {
  *
  * @example Run a flow with runMfa
  * ```ts
- * import { createMfaClient, runMfa, fetchGrantToken } from 'loginid-mfa-flow'
- *
- * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io' })
- * const { accessToken } = await runMfa({
- *   client,
- *   username: 'ada@example.com',
- *   externalAuthenticator: async () => await showPasswordDialog(),
- *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
- * })
+  * import { createMfaClient, fetchGrantToken, runMfa } from 'loginid-mfa-flow'
+  *
+  * // Partial: your app's login dialog.
+  * declare function showPasswordDialog(): Promise<{ password: string } | null>
+  *
+  * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io' })
+  * const result = await runMfa({
+  *   client,
+  *   username: 'ada@example.com',
+  *   externalAuthenticator: () => showPasswordDialog(),
+  *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
+  * })
+  * if (result.status === 'complete') console.log(result.accessToken !== undefined)
  * ```
  */
 export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClient {
