@@ -136,10 +136,15 @@ if (write) {
       out.push(lines[i])
       const d = DIRECTIVE.exec(lines[i].trim())
       if (!d || d[1] !== 'file') continue
-      const fenceLine = lines[i + 1] ?? ''
+      let fenceAt = i + 1
+      while (fenceAt < lines.length && lines[fenceAt].trim() === '') out.push(lines[fenceAt++])
+      const fenceLine = lines[fenceAt] ?? ''
       const open = FENCE.exec(fenceLine)
-      if (!open) continue
-      let end = i + 2
+      if (!open) {
+        i = fenceAt - 1
+        continue
+      }
+      let end = fenceAt + 1
       while (end < lines.length && !lines[end].trimStart().startsWith(open[2])) end++
       const body = readFileSync(path.join(root, d[2]), 'utf8').replace(/\n+$/, '')
       out.push(fenceLine, ...body.split('\n'), lines[end] ?? open[2])
