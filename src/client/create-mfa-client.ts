@@ -143,19 +143,19 @@ function deviceInfo(deviceId: string | undefined): DeviceInfo {
  *
  * @example Run a flow with runMfa
  * ```ts
-  * import { createMfaClient, fetchGrantToken, runMfa } from 'loginid-mfa-flow'
-  *
-  * // Partial: your app's login dialog.
-  * declare function showPasswordDialog(): Promise<{ password: string } | null>
-  *
-  * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io' })
-  * const result = await runMfa({
-  *   client,
-  *   username: 'ada@example.com',
-  *   externalAuthenticator: () => showPasswordDialog(),
-  *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
-  * })
-  * if (result.status === 'complete') console.log(result.accessToken !== undefined)
+ * import { createMfaClient, fetchGrantToken, runMfa } from 'loginid-mfa-flow'
+ *
+ * // Partial: your app's login dialog.
+ * declare function showPasswordDialog(): Promise<{ password: string } | null>
+ *
+ * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io' })
+ * const result = await runMfa({
+ *   client,
+ *   username: 'ada@example.com',
+ *   externalAuthenticator: () => showPasswordDialog(),
+ *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
+ * })
+ * if (result.status === 'complete') console.log(result.accessToken !== undefined)
  * ```
  */
 export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClient {

@@ -40,20 +40,20 @@ import type { ResumeMfaOptions, ResumeMfaResult } from './types.js'
  *
  * @example The IdP's return page
  * ```ts
-  * import { createMfaClient, fetchGrantToken, peekPendingMfa, resumeMfa } from 'loginid-mfa-flow'
-  *
-  * const params = new URLSearchParams(location.search)
-  * const pending = await peekPendingMfa<{ returnTo: string }>()
-  * const result = await resumeMfa<string, { returnTo: string }>({
-  *   client: createMfaClient({ baseUrl: 'https://myapp.api.loginid.io' }),
-  *   proof: params.get('code'), // checked by your backend before it mints the grant token
-  *   nonce: params.get('state') ?? '',
-  *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
-  * })
-  * if (result.status === 'complete') {
-  *   await fetch('/api/session', { method: 'POST', body: JSON.stringify({ accessToken: result.accessToken }) })
-  *   location.replace(result.state?.returnTo ?? pending?.state?.returnTo ?? '/')
-  * }
+ * import { createMfaClient, fetchGrantToken, peekPendingMfa, resumeMfa } from 'loginid-mfa-flow'
+ *
+ * const params = new URLSearchParams(location.search)
+ * const pending = await peekPendingMfa<{ returnTo: string }>()
+ * const result = await resumeMfa<string, { returnTo: string }>({
+ *   client: createMfaClient({ baseUrl: 'https://myapp.api.loginid.io' }),
+ *   proof: params.get('code'), // checked by your backend before it mints the grant token
+ *   nonce: params.get('state') ?? '',
+ *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
+ * })
+ * if (result.status === 'complete') {
+ *   await fetch('/api/session', { method: 'POST', body: JSON.stringify({ accessToken: result.accessToken }) })
+ *   location.replace(result.state?.returnTo ?? pending?.state?.returnTo ?? '/')
+ * }
  * ```
  */
 export async function resumeMfa<P = unknown, S = unknown>(

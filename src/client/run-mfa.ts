@@ -26,50 +26,50 @@ import type { RunMfaOptions, RunMfaResult } from './types.js'
  *
  * @example Sign in with passkeys, falling back to the app's own login
  * ```ts
-  * import { browserWebAuthn, createMfaClient, fetchGrantToken, isMfaError, runMfa } from 'loginid-mfa-flow'
-  *
-  * // Partial: your app's password dialog (resolves to a proof, or null when the user gives up).
-  * declare function showPasswordDialog(reason: string): Promise<{ password: string } | null>
-  *
-  * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io', webauthn: browserWebAuthn() })
-  * try {
-  *   const result = await runMfa({
-  *     client,
-  *     username: 'ada@example.com',
-  *     externalAuthenticator: ({ reason }) => showPasswordDialog(reason),
-  *     tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
-  *     otp: { getCode: ({ contact }) => prompt(`Code sent to ${contact}`) ?? '' },
-  *     onEvent: (event) => console.debug(event.type, event),
-  *   })
-  *   if (result.status === 'complete') {
-  *     await fetch('/api/session', { method: 'POST', body: JSON.stringify({ accessToken: result.accessToken }) })
-  *   }
-  * } catch (err) {
-  *   if (!isMfaError(err, 'ERR_EXTERNAL_DENIED', 'ERR_ABORTED')) throw err
-  * }
+ * import { browserWebAuthn, createMfaClient, fetchGrantToken, isMfaError, runMfa } from 'loginid-mfa-flow'
+ *
+ * // Partial: your app's password dialog (resolves to a proof, or null when the user gives up).
+ * declare function showPasswordDialog(reason: string): Promise<{ password: string } | null>
+ *
+ * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io', webauthn: browserWebAuthn() })
+ * try {
+ *   const result = await runMfa({
+ *     client,
+ *     username: 'ada@example.com',
+ *     externalAuthenticator: ({ reason }) => showPasswordDialog(reason),
+ *     tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
+ *     otp: { getCode: ({ contact }) => prompt(`Code sent to ${contact}`) ?? '' },
+ *     onEvent: (event) => console.debug(event.type, event),
+ *   })
+ *   if (result.status === 'complete') {
+ *     await fetch('/api/session', { method: 'POST', body: JSON.stringify({ accessToken: result.accessToken }) })
+ *   }
+ * } catch (err) {
+ *   if (!isMfaError(err, 'ERR_EXTERNAL_DENIED', 'ERR_ABORTED')) throw err
+ * }
  * ```
  *
  * @example Leave the page for the app's identity provider
  * ```ts
-  * import { fetchGrantToken, runMfa } from 'loginid-mfa-flow'
-  * import type { MfaClient } from 'loginid-mfa-flow'
-  *
-  * // Partial: the client and the username, as in the example above.
-  * declare const client: MfaClient
-  * declare const username: string
-  *
-  * const result = await runMfa({
-  *   client,
-  *   username,
-  *   externalAuthenticator: (ctx) => {
-  *     const url = new URL('https://idp.example/authorize?client_id=app')
-  *     url.searchParams.set('redirect_uri', `${location.origin}/idp/callback`)
-  *     url.searchParams.set('state', ctx.resumeNonce) // the return page hands it to resumeMfa
-  *     return ctx.redirect(url, { returnTo: '/account' })
-  *   },
-  *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
-  * })
-  * if (result.status === 'redirect') location.assign(result.url) // the return page calls resumeMfa
+ * import { fetchGrantToken, runMfa } from 'loginid-mfa-flow'
+ * import type { MfaClient } from 'loginid-mfa-flow'
+ *
+ * // Partial: the client and the username, as in the example above.
+ * declare const client: MfaClient
+ * declare const username: string
+ *
+ * const result = await runMfa({
+ *   client,
+ *   username,
+ *   externalAuthenticator: (ctx) => {
+ *     const url = new URL('https://idp.example/authorize?client_id=app')
+ *     url.searchParams.set('redirect_uri', `${location.origin}/idp/callback`)
+ *     url.searchParams.set('state', ctx.resumeNonce) // the return page hands it to resumeMfa
+ *     return ctx.redirect(url, { returnTo: '/account' })
+ *   },
+ *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
+ * })
+ * if (result.status === 'redirect') location.assign(result.url) // the return page calls resumeMfa
  * ```
  */
 export async function runMfa<P = unknown>(options: RunMfaOptions<P>): Promise<RunMfaResult> {

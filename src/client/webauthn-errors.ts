@@ -134,19 +134,19 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
  *
  * @example Map a browser error
  * ```ts
-  * import { toPasskeyError } from 'loginid-mfa-flow'
-  *
-  * // Partial: the request options, and your app's "try another way" prompt.
-  * declare const publicKey: PublicKeyCredentialRequestOptions
-  * declare function offerAnotherFactor(): void
-  *
-  * try {
-  *   await navigator.credentials.get({ publicKey })
-  * } catch (err) {
-  *   const mapped = toPasskeyError(err, 'get', publicKey.rpId === undefined ? {} : { rpId: publicKey.rpId })
-  *   if (mapped.code === 'ERR_PASSKEY_CANCELLED') offerAnotherFactor()
-  *   else throw mapped
-  * }
+ * import { toPasskeyError } from 'loginid-mfa-flow'
+ *
+ * // Partial: the request options, and your app's "try another way" prompt.
+ * declare const publicKey: PublicKeyCredentialRequestOptions
+ * declare function offerAnotherFactor(): void
+ *
+ * try {
+ *   await navigator.credentials.get({ publicKey })
+ * } catch (err) {
+ *   const mapped = toPasskeyError(err, 'get', publicKey.rpId === undefined ? {} : { rpId: publicKey.rpId })
+ *   if (mapped.code === 'ERR_PASSKEY_CANCELLED') offerAnotherFactor()
+ *   else throw mapped
+ * }
  * ```
  */
 export function toPasskeyError(

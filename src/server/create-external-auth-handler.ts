@@ -146,22 +146,22 @@ const STATUS: Record<ExternalAuthErrorCode, number> = {
  *
  * @example Next.js App Router (app/api/loginid/grant/route.ts)
  * ```ts
-  * import { createExternalAuthHandler, createManagementClient } from 'loginid-mfa-flow/server'
-  *
-  * // Partial: your app's own check of the proof the page sent.
-  * declare function verifyMyOtpProof(proof: unknown): Promise<{ email: string } | null>
-  *
-  * const handler = createExternalAuthHandler({
-  *   management: createManagementClient({
-  *     baseUrl: process.env.LOGINID_BASE_URL!,
-  *     apiKey: process.env.LOGINID_API_KEY!,
-  *   }),
-  *   async authorize(_request, body) {
-  *     const user = await verifyMyOtpProof(body.proof) // the app's OWN check
-  *     return user ? { username: user.email } : null
-  *   },
-  * })
-  * export const POST = handler
+ * import { createExternalAuthHandler, createManagementClient } from 'loginid-mfa-flow/server'
+ *
+ * // Partial: your app's own check of the proof the page sent.
+ * declare function verifyMyOtpProof(proof: unknown): Promise<{ email: string } | null>
+ *
+ * const handler = createExternalAuthHandler({
+ *   management: createManagementClient({
+ *     baseUrl: process.env.LOGINID_BASE_URL!,
+ *     apiKey: process.env.LOGINID_API_KEY!,
+ *   }),
+ *   async authorize(_request, body) {
+ *     const user = await verifyMyOtpProof(body.proof) // the app's OWN check
+ *     return user ? { username: user.email } : null
+ *   },
+ * })
+ * export const POST = handler
  * ```
  */
 export function createExternalAuthHandler(

@@ -37,27 +37,27 @@ export type NodeListener = (
  *
  * @example node:http
  * ```ts
-  * import { createServer } from 'node:http'
-  * import { toNodeListener } from 'loginid-mfa-flow/server'
-  * import type { ExternalAuthHandler } from 'loginid-mfa-flow/server'
-  *
-  * // Partial: the route from createExternalAuthHandler.
-  * declare const handler: ExternalAuthHandler
-  *
-  * createServer(toNodeListener(handler)).listen(3000)
+ * import { createServer } from 'node:http'
+ * import { toNodeListener } from 'loginid-mfa-flow/server'
+ * import type { ExternalAuthHandler } from 'loginid-mfa-flow/server'
+ *
+ * // Partial: the route from createExternalAuthHandler.
+ * declare const handler: ExternalAuthHandler
+ *
+ * createServer(toNodeListener(handler)).listen(3000)
  * ```
  *
  * @example Express
  * ```ts
-  * import express from 'express'
-  * import { toNodeListener } from 'loginid-mfa-flow/server'
-  * import type { ExternalAuthHandler } from 'loginid-mfa-flow/server'
-  *
-  * // Partial: the route from createExternalAuthHandler.
-  * declare const handler: ExternalAuthHandler
-  *
-  * const app = express()
-  * app.post('/api/loginid/grant', toNodeListener(handler))
+ * import express from 'express'
+ * import { toNodeListener } from 'loginid-mfa-flow/server'
+ * import type { ExternalAuthHandler } from 'loginid-mfa-flow/server'
+ *
+ * // Partial: the route from createExternalAuthHandler.
+ * declare const handler: ExternalAuthHandler
+ *
+ * const app = express()
+ * app.post('/api/loginid/grant', toNodeListener(handler))
  * ```
  */
 export function toNodeListener(handler: (request: Request) => Promise<Response>): NodeListener {

@@ -120,23 +120,23 @@ function jwksFor(baseUrl: string): RemoteJwks {
  *
  * @example Check the token the browser got from runMfa
  * ```ts
-  * import { isMfaError, verifyLoginIDToken } from 'loginid-mfa-flow/server'
-  *
-  * // Partial: the token the browser sent, your app's session, and its 401 answer.
-  * declare const accessToken: string
-  * declare const session: { username: string }
-  * declare function reject401(): void
-  *
-  * try {
-  *   const claims = await verifyLoginIDToken(accessToken, {
-  *     baseUrl: process.env.LOGINID_BASE_URL!,
-  *     username: session.username,
-  *   })
-  *   console.log(claims.sub)
-  * } catch (err) {
-  *   if (isMfaError(err, 'ERR_TOKEN_EXPIRED', 'ERR_TOKEN_INVALID', 'ERR_TOKEN_CLAIMS')) reject401()
-  *   else throw err
-  * }
+ * import { isMfaError, verifyLoginIDToken } from 'loginid-mfa-flow/server'
+ *
+ * // Partial: the token the browser sent, your app's session, and its 401 answer.
+ * declare const accessToken: string
+ * declare const session: { username: string }
+ * declare function reject401(): void
+ *
+ * try {
+ *   const claims = await verifyLoginIDToken(accessToken, {
+ *     baseUrl: process.env.LOGINID_BASE_URL!,
+ *     username: session.username,
+ *   })
+ *   console.log(claims.sub)
+ * } catch (err) {
+ *   if (isMfaError(err, 'ERR_TOKEN_EXPIRED', 'ERR_TOKEN_INVALID', 'ERR_TOKEN_CLAIMS')) reject401()
+ *   else throw err
+ * }
  * ```
  */
 export async function verifyLoginIDToken(

@@ -330,14 +330,14 @@ function normalizeFaultPath(path: string): string {
  *
  * @example Seed a user with a real passkey held by a software authenticator
  * ```ts
-  * import { createMfaClient } from 'loginid-mfa-flow'
-  * import { createLoginIDSimulator, createSoftwareAuthenticator } from 'loginid-mfa-flow/testing'
-  *
-  * const phone = createSoftwareAuthenticator() // origin http://localhost, rpId localhost
-  * const key = await phone.createCredential({ userName: 'bob' })
-  * const sim = createLoginIDSimulator({ users: [{ username: 'bob', passkeys: [key], devices: ['d1'] }] })
-  * const client = createMfaClient({ baseUrl: sim.baseUrl, webauthn: phone })
-  * await client.beginFlow('bob', { deviceId: 'd1' }) // nextAction 'passkey:auth'
+ * import { createMfaClient } from 'loginid-mfa-flow'
+ * import { createLoginIDSimulator, createSoftwareAuthenticator } from 'loginid-mfa-flow/testing'
+ *
+ * const phone = createSoftwareAuthenticator() // origin http://localhost, rpId localhost
+ * const key = await phone.createCredential({ userName: 'bob' })
+ * const sim = createLoginIDSimulator({ users: [{ username: 'bob', passkeys: [key], devices: ['d1'] }] })
+ * const client = createMfaClient({ baseUrl: sim.baseUrl, webauthn: phone })
+ * await client.beginFlow('bob', { deviceId: 'd1' }) // nextAction 'passkey:auth'
  * ```
  */
 export function createLoginIDSimulator(options: LoginIDSimulatorOptions = {}): LoginIDSimulator {

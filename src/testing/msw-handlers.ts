@@ -14,11 +14,11 @@ import type { LoginIDSimulator } from './simulator-types.js'
  *
  * @example
  * ```ts
-  * import { setupServer } from 'msw/node'
-  * import { createLoginIDSimulator, createMswHandlers } from 'loginid-mfa-flow/testing'
-  *
-  * const sim = createLoginIDSimulator()
-  * const server = setupServer(...createMswHandlers(sim)) // same as setupServer(...sim.handlers)
+ * import { setupServer } from 'msw/node'
+ * import { createLoginIDSimulator, createMswHandlers } from 'loginid-mfa-flow/testing'
+ *
+ * const sim = createLoginIDSimulator()
+ * const server = setupServer(...createMswHandlers(sim)) // same as setupServer(...sim.handlers)
  * ```
  */
 export function createMswHandlers(
