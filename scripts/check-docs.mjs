@@ -1,4 +1,4 @@
-// `npm run check:docs`: every ```ts / ```tsx block in README.md and docs/*.md, every ```ts block
+// `npm run check:docs`: every ```ts / ```tsx block in README.md, CONTRIBUTING.md and docs/*.md, every ```ts block
 // of an `@example` in the TSDoc under src/, and the example apps and testing-guide tests under
 // examples/ are type-checked against the BUILT package, imported by name through the package's
 // own exports map (dist/*.d.ts), exactly as an app that installed it would. Run after `npm run build`.
@@ -50,6 +50,7 @@ const DIRECTIVE = /^<!--\s*check-docs:\s*(file|skip)\b\s*(.*?)\s*-->\s*$/
 // ---- Markdown: README.md and docs/*.md -----------------------------------------------------------
 const markdownFiles = [
   path.join(root, 'README.md'),
+  path.join(root, 'CONTRIBUTING.md'),
   ...readdirSync(path.join(root, 'docs'))
     .filter((name) => name.endsWith('.md'))
     .sort()
@@ -210,6 +211,43 @@ for (const file of sourceFiles(path.join(root, 'src')).sort()) {
       inExample = false
       fence = undefined
       current = undefined
+    }
+  }
+}
+
+// ---- Every value export of the three entries has an @example ---------------------------------------
+// (functions, classes, constants; the option and result types are shown through them).
+{
+  const entries = {
+    'loginid-mfa-flow': 'src/index.ts',
+    'loginid-mfa-flow/server': 'src/server.ts',
+    'loginid-mfa-flow/testing': 'src/testing.ts',
+  }
+  const files = Object.values(entries).map((file) => path.join(root, file))
+  const srcProgram = ts.createProgram(files, {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    target: ts.ScriptTarget.ES2022,
+    types: [],
+    skipLibCheck: true,
+    noEmit: true,
+  })
+  const checker = srcProgram.getTypeChecker()
+  for (const [specifier, file] of Object.entries(entries)) {
+    const moduleSymbol = checker.getSymbolAtLocation(
+      srcProgram.getSourceFile(path.join(root, file)),
+    )
+    for (const exported of moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : []) {
+      const target =
+        exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported
+      const value = ts.SymbolFlags.Function | ts.SymbolFlags.Class | ts.SymbolFlags.Variable
+      if (!(target.flags & value)) continue
+      if (target.getJsDocTags(checker).some((tag) => tag.name === 'example')) continue
+      const declaration = target.declarations?.[0]
+      const where = declaration
+        ? `${rel(declaration.getSourceFile().fileName)}:${declaration.getSourceFile().getLineAndCharacterOfPosition(declaration.getStart()).line + 1}`
+        : file
+      problem(where, `\`${exported.name}\` (exported from ${specifier}) has no @example`)
     }
   }
 }

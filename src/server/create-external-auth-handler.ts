@@ -114,7 +114,19 @@ export interface ExternalAuthHandlerOptions {
 /** A Fetch-standard route handler: `Request` in, `Response` out. Never throws. */
 export type ExternalAuthHandler = (request: Request) => Promise<Response>
 
-/** The body size limit, in bytes. */
+/**
+ * The body size limit of {@link createExternalAuthHandler}, in bytes (16 KiB).
+ *
+ * @example Keep the browser's proof under the limit
+ * ```ts
+ * import { EXTERNAL_AUTH_MAX_BODY_BYTES } from 'loginid-mfa-flow/server'
+ *
+ * const proof = { idToken: 'eyJ...' }
+ * if (new TextEncoder().encode(JSON.stringify(proof)).length > EXTERNAL_AUTH_MAX_BODY_BYTES / 2) {
+ *   throw new Error('send a reference to the proof, not the proof itself')
+ * }
+ * ```
+ */
 export const EXTERNAL_AUTH_MAX_BODY_BYTES = 16 * 1024
 
 const STATUS: Record<ExternalAuthErrorCode, number> = {

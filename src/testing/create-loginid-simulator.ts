@@ -62,7 +62,18 @@ import type {
   SimulatorPolicy,
 } from './simulator-types.js'
 
-/** The default management API key of every simulator; it holds every scope. */
+/**
+ * The default management API key of every simulator; it holds every scope.
+ *
+ * @example A management client for the simulator
+ * ```ts
+ * import { createManagementClient } from 'loginid-mfa-flow/server'
+ * import { createLoginIDSimulator, SIMULATOR_API_KEY } from 'loginid-mfa-flow/testing'
+ *
+ * const sim = createLoginIDSimulator()
+ * const management = createManagementClient({ baseUrl: sim.baseUrl, apiKey: SIMULATOR_API_KEY })
+ * ```
+ */
 export const SIMULATOR_API_KEY = 'sim_demo_api_key'
 
 const DEFAULT_BASE_URL = 'https://sim-app.api.loginid.test'
