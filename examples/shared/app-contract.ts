@@ -2,6 +2,9 @@
 // The one test both example apps pass (Express and Hono): the page is served, a new user signs
 // up (the app's password, then a passkey), then signs in with the passkey, all through the app's
 // HTTP routes against the LoginID simulator over real HTTP.
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isMfaError } from 'loginid-mfa-flow'
 import { SIMULATOR_API_KEY, startLoginIDSimulator } from 'loginid-mfa-flow/testing'
@@ -12,6 +15,19 @@ export interface ExampleApp {
   /** The app's origin, `http://localhost:<port>`. */
   origin: string
   close(): Promise<void>
+}
+
+/** A Node server that is listening (or about to) on localhost, as an {@link ExampleApp}. */
+export async function exampleApp(server: Server): Promise<ExampleApp> {
+  if (!server.listening) await once(server, 'listening')
+  return {
+    origin: `http://localhost:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
 }
 
 export function describeExampleApp(
