@@ -360,10 +360,11 @@ for (const diagnostic of diagnostics) {
 }
 
 const summary = `${markdownCount} Markdown blocks, ${exampleCount} @example blocks, ${fileBlocks.length} blocks tied to files, ${appFiles.length} example files`
+// The generated files are scratch: failures already name the doc or source line.
+rmSync(outDir, { recursive: true, force: true })
 if (problems.length > 0) {
   for (const p of problems) console.error(p)
   console.error(`\ncheck:docs: ${problems.length} problem(s) in ${summary}.`)
   process.exit(1)
 }
-rmSync(outDir, { recursive: true, force: true })
 console.log(`check:docs: ok (${summary}, against dist).`)
