@@ -44,6 +44,8 @@ interface AppSession {
 }
 
 const SESSION_COOKIE = 'demo_session'
+/** A key on a blue tile: the demo's icon (no 404 for /favicon.ico in the console). */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#3056d3"/><circle cx="12" cy="16" r="5" fill="none" stroke="#fff" stroke-width="3"/><path d="M17 16h10m-3 0v4m-4-4v3" stroke="#fff" stroke-width="3" stroke-linecap="round"/></svg>`
 const SESSION_TTL_MS = 10 * 60 * 1000
 
 function cookie(req: { headers: { get(name: string): string | null } }, name: string) {
@@ -154,6 +156,14 @@ export async function startDemoBackend(port = 0): Promise<DemoBackend> {
       res.end(await readFile(`${here}page/index.html`, 'utf8'))
       return
     }
+    if (req.method === 'GET' && url.pathname === '/favicon.svg') {
+      res.writeHead(200, {
+        'content-type': 'image/svg+xml',
+        'cache-control': 'public, max-age=86400',
+      })
+      res.end(FAVICON)
+      return
+    }
     if (req.method === 'GET' && url.pathname === '/main.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
       res.end(await bundle())
@@ -180,16 +190,30 @@ export async function startDemoBackend(port = 0): Promise<DemoBackend> {
       const returnTo = url.searchParams.get('return_to') ?? '/'
       const loginHint = url.searchParams.get('login_hint') ?? ''
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-      res.end(`<!doctype html><meta charset="utf-8"><title>Demo IdP</title>
-<style>body{font:16px system-ui;max-width:28rem;margin:3rem auto}</style>
+      res.end(`<!doctype html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<title>Demo IdP: sign in</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0;min-height:100vh;display:grid;place-items:center;background:#eef1f8;color:#1d2430}
+main{background:#fff;border-radius:12px;box-shadow:0 4px 24px #1d243022;padding:2rem 2.25rem;width:min(24rem,90vw)}
+h1{font-size:1.25rem;margin:0 0 .25rem}p{color:#5b6577;margin:0 0 1.25rem}
+label{display:block;font-weight:600;margin-bottom:1rem}
+input{display:block;box-sizing:border-box;width:100%;font:inherit;margin-top:.35rem;padding:.5rem .65rem;border:1px solid #b9c1cf;border-radius:6px}
+button{width:100%;font:inherit;font-weight:600;padding:.6rem;border:0;border-radius:6px;background:#3056d3;color:#fff;cursor:pointer}
+small{display:block;margin-top:1rem;color:#5b6577}
+</style>
+<main>
 <h1>Demo identity provider</h1>
-<p>Sign in to continue to the demo app.</p>
+<p>Sign in to continue to the loginid-mfa-flow demo.</p>
 <form method="post" action="/idp/approve">
 <input type="hidden" name="state" value="${html(state)}">
 <input type="hidden" name="return_to" value="${html(returnTo)}">
-<label>Username <input name="username" value="${html(loginHint)}" required></label>
+<label>Username <input name="username" value="${html(loginHint)}" autocomplete="username" required></label>
 <button id="idp-approve" type="submit">Approve</button>
-</form>`)
+</form>
+<small>A stand-in for your OIDC provider: it sends you back with a one-time code.</small>
+</main></html>`)
       return
     }
     if (req.method === 'POST' && url.pathname === '/idp/approve') {

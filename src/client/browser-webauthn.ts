@@ -245,14 +245,28 @@ function ceremony(
  *
  * @example Use it with the built-in client
  * ```ts
- * import { browserWebAuthn, createMfaClient, runMfa } from 'loginid-mfa-flow'
+ * import { browserWebAuthn, createMfaClient, fetchGrantToken, runMfa } from 'loginid-mfa-flow'
  *
- * const client = createMfaClient({ baseUrl: LOGINID_BASE_URL, webauthn: browserWebAuthn() })
- * const result = await runMfa({ client, username, externalAuthenticator, tokenProvider })
+ * // Partial: your app's login dialog.
+ * declare function showPasswordDialog(): Promise<{ password: string } | null>
+ *
+ * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io', webauthn: browserWebAuthn() })
+ * const result = await runMfa({
+ *   client,
+ *   username: 'ada@example.com',
+ *   externalAuthenticator: () => showPasswordDialog(),
+ *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
+ * })
  * ```
  *
  * @example Run a ceremony directly
  * ```ts
+ * import { browserWebAuthn } from 'loginid-mfa-flow'
+ * import type { PasskeyRequestOptions } from 'loginid-mfa-flow'
+ *
+ * // Partial: WebAuthn request options as JSON (LoginID's passkey:auth option, decoded).
+ * declare const requestOptions: PasskeyRequestOptions
+ *
  * const webauthn = browserWebAuthn()
  * const controller = new AbortController()
  * const assertionResult = await webauthn.get(requestOptions, controller.signal)

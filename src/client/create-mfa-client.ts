@@ -49,15 +49,19 @@ const bad = (message: string, path?: string): MfaError =>
  *
  * @example Run a flow with runMfa
  * ```ts
- * import { createMfaClient, runMfa, fetchGrantToken } from 'loginid-mfa-flow'
+ * import { createMfaClient, fetchGrantToken, runMfa } from 'loginid-mfa-flow'
+ *
+ * // Partial: your app's login dialog.
+ * declare function showPasswordDialog(): Promise<{ password: string } | null>
  *
  * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io' })
- * const { accessToken } = await runMfa({
+ * const result = await runMfa({
  *   client,
  *   username: 'ada@example.com',
- *   externalAuthenticator: async () => await showPasswordDialog(),
+ *   externalAuthenticator: () => showPasswordDialog(),
  *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
  * })
+ * if (result.status === 'complete') console.log(result.accessToken !== undefined)
  * ```
  */
 export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClient {

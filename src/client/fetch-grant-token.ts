@@ -25,6 +25,13 @@ import type { FetchGrantTokenInit, TokenProvider } from './types.js'
  * @example
  * ```ts
  * import { fetchGrantToken, runMfa } from 'loginid-mfa-flow'
+ * import type { MfaClient } from 'loginid-mfa-flow'
+ *
+ * // Partial: the client, the username, your app's login and its CSRF token.
+ * declare const client: MfaClient
+ * declare const username: string
+ * declare const csrfToken: string
+ * declare function loginWithPassword(username: string): Promise<{ password: string } | null>
  *
  * await runMfa({
  *   client,

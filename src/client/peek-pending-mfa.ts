@@ -28,6 +28,11 @@ import type { PeekPendingMfaOptions, PendingMfa } from './types.js'
  *
  * @example
  * ```ts
+ * import { peekPendingMfa } from 'loginid-mfa-flow'
+ *
+ * // Partial: your app's message display.
+ * declare function showMessage(text: string): void
+ *
  * const pending = await peekPendingMfa<{ returnTo: string }>()
  * if (!pending || pending.expiresAt <= Date.now()) showMessage('Please sign in again')
  * ```

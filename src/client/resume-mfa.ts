@@ -56,7 +56,7 @@ import type { ResumeMfaOptions, ResumeMfaResult } from './types.js'
  *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
  * })
  * if (result.status === 'complete') {
- *   await fetch('/api/session', { method: 'POST', body: result.accessToken })
+ *   await fetch('/api/session', { method: 'POST', body: JSON.stringify({ accessToken: result.accessToken }) })
  *   location.replace(result.state?.returnTo ?? pending?.state?.returnTo ?? '/')
  * }
  * ```

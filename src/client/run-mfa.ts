@@ -28,35 +28,45 @@ import type { RunMfaOptions, RunMfaResult } from './types.js'
  * ```ts
  * import { browserWebAuthn, createMfaClient, fetchGrantToken, isMfaError, runMfa } from 'loginid-mfa-flow'
  *
+ * // Partial: your app's password dialog (resolves to a proof, or null when the user gives up).
+ * declare function showPasswordDialog(reason: string): Promise<{ password: string } | null>
+ *
  * const client = createMfaClient({ baseUrl: 'https://myapp.api.loginid.io', webauthn: browserWebAuthn() })
  * try {
  *   const result = await runMfa({
  *     client,
  *     username: 'ada@example.com',
- *     externalAuthenticator: ({ reason }) => showPasswordDialog(reason), // resolves to a proof or null
+ *     externalAuthenticator: ({ reason }) => showPasswordDialog(reason),
  *     tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
  *     otp: { getCode: ({ contact }) => prompt(`Code sent to ${contact}`) ?? '' },
  *     onEvent: (event) => console.debug(event.type, event),
  *   })
  *   if (result.status === 'complete') {
- *     await fetch('/api/session', { method: 'POST', body: result.accessToken })
+ *     await fetch('/api/session', { method: 'POST', body: JSON.stringify({ accessToken: result.accessToken }) })
  *   }
  * } catch (err) {
- *   if (isMfaError(err, 'ERR_EXTERNAL_DENIED', 'ERR_ABORTED')) return
- *   throw err
+ *   if (!isMfaError(err, 'ERR_EXTERNAL_DENIED', 'ERR_ABORTED')) throw err
  * }
  * ```
  *
  * @example Leave the page for the app's identity provider
  * ```ts
+ * import { fetchGrantToken, runMfa } from 'loginid-mfa-flow'
+ * import type { MfaClient } from 'loginid-mfa-flow'
+ *
+ * // Partial: the client and the username, as in the example above.
+ * declare const client: MfaClient
+ * declare const username: string
+ *
  * const result = await runMfa({
  *   client,
  *   username,
- *   externalAuthenticator: (ctx) =>
- *     ctx.redirect(
- *       `https://idp.example/authorize?client_id=app&state=${ctx.resumeNonce}&redirect_uri=${encodeURIComponent(returnUrl)}`,
- *       { returnTo: '/account' },
- *     ),
+ *   externalAuthenticator: (ctx) => {
+ *     const url = new URL('https://idp.example/authorize?client_id=app')
+ *     url.searchParams.set('redirect_uri', `${location.origin}/idp/callback`)
+ *     url.searchParams.set('state', ctx.resumeNonce) // the return page hands it to resumeMfa
+ *     return ctx.redirect(url, { returnTo: '/account' })
+ *   },
  *   tokenProvider: fetchGrantToken('/api/loginid/external-auth'),
  * })
  * if (result.status === 'redirect') location.assign(result.url) // the return page calls resumeMfa

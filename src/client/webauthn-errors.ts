@@ -153,10 +153,14 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
  * ```ts
  * import { toPasskeyError } from 'loginid-mfa-flow'
  *
+ * // Partial: the request options, and your app's "try another way" prompt.
+ * declare const publicKey: PublicKeyCredentialRequestOptions
+ * declare function offerAnotherFactor(): void
+ *
  * try {
  *   await navigator.credentials.get({ publicKey })
  * } catch (err) {
- *   const mapped = toPasskeyError(err, 'get', { rpId: publicKey.rpId })
+ *   const mapped = toPasskeyError(err, 'get', publicKey.rpId === undefined ? {} : { rpId: publicKey.rpId })
  *   if (mapped.code === 'ERR_PASSKEY_CANCELLED') offerAnotherFactor()
  *   else throw mapped
  * }

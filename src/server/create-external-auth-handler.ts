@@ -148,12 +148,15 @@ export type ExternalAuthHandler = (request: Request) => Promise<Response>
  * ```ts
  * import { createExternalAuthHandler, createManagementClient } from 'loginid-mfa-flow/server'
  *
+ * // Partial: your app's own check of the proof the page sent.
+ * declare function verifyMyOtpProof(proof: unknown): Promise<{ email: string } | null>
+ *
  * const handler = createExternalAuthHandler({
  *   management: createManagementClient({
  *     baseUrl: process.env.LOGINID_BASE_URL!,
  *     apiKey: process.env.LOGINID_API_KEY!,
  *   }),
- *   async authorize(request, body) {
+ *   async authorize(_request, body) {
  *     const user = await verifyMyOtpProof(body.proof) // the app's OWN check
  *     return user ? { username: user.email } : null
  *   },

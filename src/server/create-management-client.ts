@@ -125,6 +125,13 @@ export interface ManagementClient {
  * The longest username accepted, in UTF-16 code units. LoginID documents no limit; 256 covers
  * every email address (at most 254 characters by RFC 5321) and any sane handle, and keeps an
  * attacker-influenced value from being forwarded at arbitrary size.
+ *
+ * @example Validate a sign-up form with the same limit
+ * ```ts
+ * import { MAX_USERNAME_LENGTH } from 'loginid-mfa-flow/server'
+ *
+ * const valid = (username: string) => username.trim().length > 0 && username.length <= MAX_USERNAME_LENGTH
+ * ```
  */
 export const MAX_USERNAME_LENGTH = 256
 

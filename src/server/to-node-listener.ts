@@ -66,12 +66,24 @@ type Handler = (request: Request) => Promise<Response>
  * ```ts
  * import { createServer } from 'node:http'
  * import { toNodeListener } from 'loginid-mfa-flow/server'
+ * import type { ExternalAuthHandler } from 'loginid-mfa-flow/server'
+ *
+ * // Partial: the route from createExternalAuthHandler.
+ * declare const handler: ExternalAuthHandler
  *
  * createServer(toNodeListener(handler, { publicOrigin: 'https://app.example.com' })).listen(3000)
  * ```
  *
  * @example Express
  * ```ts
+ * import express from 'express'
+ * import { toNodeListener } from 'loginid-mfa-flow/server'
+ * import type { ExternalAuthHandler } from 'loginid-mfa-flow/server'
+ *
+ * // Partial: the route from createExternalAuthHandler.
+ * declare const handler: ExternalAuthHandler
+ *
+ * const app = express()
  * app.post('/api/loginid/grant', toNodeListener(handler))
  * ```
  */

@@ -83,7 +83,12 @@ const ACCESS_TOKEN_TYPE = 'jwtAccess'
  *
  * @example Check the token the browser got from runMfa
  * ```ts
- * import { verifyLoginIDToken, isMfaError } from 'loginid-mfa-flow/server'
+ * import { isMfaError, verifyLoginIDToken } from 'loginid-mfa-flow/server'
+ *
+ * // Partial: the token the browser sent, your app's session, and its 401 answer.
+ * declare const accessToken: string
+ * declare const session: { username: string }
+ * declare function reject401(): void
  *
  * try {
  *   const claims = await verifyLoginIDToken(accessToken, {

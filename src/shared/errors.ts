@@ -84,11 +84,18 @@ const PREFIX = '[loginid-mfa-flow]'
  *
  * @example Narrow with the code
  * ```ts
+ * import { isMfaError, MfaError, runMfa } from 'loginid-mfa-flow'
+ * import type { RunMfaOptions } from 'loginid-mfa-flow'
+ *
+ * // Partial: the run's options and your app's message display.
+ * declare const options: RunMfaOptions
+ * declare function showMessage(text: string): void
+ *
  * try {
  *   await runMfa(options)
  * } catch (err) {
  *   if (isMfaError(err, 'ERR_EXTERNAL_DENIED')) showMessage('Sign-in was declined')
- *   else if (err instanceof MfaError && err.code === 'ERR_ABORTED') return
+ *   else if (err instanceof MfaError && err.code === 'ERR_ABORTED') showMessage('Cancelled')
  *   else throw err
  * }
  * ```
@@ -142,6 +149,12 @@ export class MfaError extends Error {
  *
  * @example
  * ```ts
+ * import { isMfaError } from 'loginid-mfa-flow'
+ *
+ * // Partial: what was caught, and your app's retry.
+ * declare const err: unknown
+ * declare function retryLater(): void
+ *
  * if (isMfaError(err, 'ERR_TIMEOUT', 'ERR_NETWORK')) retryLater()
  * ```
  */

@@ -22,7 +22,18 @@ export type MfaFactorName =
   | 'otp:verify'
   | 'external'
 
-/** All factor names, in `LoginIDMfa`'s `nextAction` priority order, then `otp:verify`. */
+/**
+ * All factor names, in `LoginIDMfa`'s `nextAction` priority order, then `otp:verify`.
+ *
+ * @example Check a factor name from elsewhere
+ * ```ts
+ * import { MFA_FACTOR_NAMES } from 'loginid-mfa-flow'
+ * import type { MfaFactorName } from 'loginid-mfa-flow'
+ *
+ * const isFactor = (name: string): name is MfaFactorName =>
+ *   (MFA_FACTOR_NAMES as readonly string[]).includes(name)
+ * ```
+ */
 export const MFA_FACTOR_NAMES: readonly MfaFactorName[] = Object.keys(FACTORS) as MfaFactorName[]
 
 /** Whether LoginID's flow is a sign-in or a sign-up. */

@@ -27,7 +27,18 @@ import type {
   SimulatorPolicy,
 } from './simulator-types.js'
 
-/** The default management API key of every simulator; it holds every scope. */
+/**
+ * The default management API key of every simulator; it holds every scope.
+ *
+ * @example A management client for the simulator
+ * ```ts
+ * import { createManagementClient } from 'loginid-mfa-flow/server'
+ * import { createLoginIDSimulator, SIMULATOR_API_KEY } from 'loginid-mfa-flow/testing'
+ *
+ * const sim = createLoginIDSimulator()
+ * const management = createManagementClient({ baseUrl: sim.baseUrl, apiKey: SIMULATOR_API_KEY })
+ * ```
+ */
 export const SIMULATOR_API_KEY = 'sim_demo_api_key'
 
 const DEFAULT_BASE_URL = 'https://sim-app.api.loginid.test'
@@ -152,6 +163,9 @@ function resolveConfig(options: LoginIDSimulatorOptions): SimulatorConfig {
  *
  * @example Seed a user with a real passkey held by a software authenticator
  * ```ts
+ * import { createMfaClient } from 'loginid-mfa-flow'
+ * import { createLoginIDSimulator, createSoftwareAuthenticator } from 'loginid-mfa-flow/testing'
+ *
  * const phone = createSoftwareAuthenticator() // origin http://localhost, rpId localhost
  * const key = await phone.createCredential({ userName: 'bob' })
  * const sim = createLoginIDSimulator({ users: [{ username: 'bob', passkeys: [key], devices: ['d1'] }] })

@@ -20,6 +20,9 @@ import type { PolicyContext, PolicyDecision } from './simulator-types.js'
  * @see https://docs.loginid.io/user-scenario/authentication/mfa/fallback-custom/
  * @example Offer OTP by email first, then fall back to the default
  * ```ts
+ * import { createLoginIDSimulator, defaultSimulatorPolicy } from 'loginid-mfa-flow/testing'
+ *
+ * const sim = createLoginIDSimulator()
  * sim.setPolicy((ctx) =>
  *   ctx.event === 'begin' && ctx.user?.email ? { next: ['otp:email'] } : defaultSimulatorPolicy(ctx),
  * )

@@ -52,6 +52,10 @@ function loadMsw(): typeof Msw {
  * @throws MfaError `ERR_INVALID_ARGUMENT` when `msw` is not installed
  * @example
  * ```ts
+ * import { setupServer } from 'msw/node'
+ * import { createLoginIDSimulator, createMswHandlers } from 'loginid-mfa-flow/testing'
+ *
+ * const sim = createLoginIDSimulator()
  * const server = setupServer(...createMswHandlers(sim)) // same as setupServer(...sim.handlers)
  * ```
  */

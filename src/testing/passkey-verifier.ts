@@ -301,18 +301,27 @@ function reasonFor(
  * @example Verify a registration, then an assertion
  * ```ts
  * import { createPasskeyVerifier } from 'loginid-mfa-flow/testing'
+ * import type { PasskeyCredentialRecord } from 'loginid-mfa-flow/testing'
  *
+ * // Partial: what the browser sent back, and the challenges your server issued.
+ * declare const creationResult: unknown
+ * declare const assertionResult: unknown
+ * declare const challenge1: string
+ * declare const challenge2: string
+ *
+ * const credentials: PasskeyCredentialRecord[] = []
  * const verifier = createPasskeyVerifier({ rpId: 'localhost', origin: 'http://localhost' })
- * const reg = await verifier.verifyRegistration({ creationResult, expectedChallenge })
- * if (!reg.verified) return unauthorized(reg.reason)
- * user.credentials.push(reg.credential)
+ * const reg = await verifier.verifyRegistration({ creationResult, expectedChallenge: challenge1 })
+ * if (!reg.verified) throw new Error(reg.reason)
+ * credentials.push(reg.credential)
  *
  * const auth = await verifier.verifyAssertion({
  *   assertionResult,
  *   expectedChallenge: challenge2,
- *   credential: user.credentials,
+ *   credential: credentials,
  * })
- * if (auth.verified) credentialById(auth.credentialId).signCount = auth.newSignCount
+ * const used = credentials.find((c) => auth.verified && c.id === auth.credentialId)
+ * if (auth.verified && used) used.signCount = auth.newSignCount
  * ```
  */
 export function createPasskeyVerifier(options: PasskeyVerifierOptions): PasskeyVerifier {

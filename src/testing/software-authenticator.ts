@@ -336,18 +336,29 @@ async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefi
  *
  * @example Passkey flows in Node tests
  * ```ts
+ * import { expect } from 'vitest'
  * import { createMfaClient, runMfa } from 'loginid-mfa-flow'
- * import { createLoginIDSimulator, createSoftwareAuthenticator } from 'loginid-mfa-flow/testing'
+ * import { createManagementClient } from 'loginid-mfa-flow/server'
+ * import { createLoginIDSimulator, createSoftwareAuthenticator, SIMULATOR_API_KEY } from 'loginid-mfa-flow/testing'
  *
- * const sim = createLoginIDSimulator({ requirePasskeyRegistration: true })
+ * const sim = createLoginIDSimulator({ requirePasskeyRegistration: true }) // served by MSW: sim.handlers
+ * const management = createManagementClient({ baseUrl: sim.baseUrl, apiKey: SIMULATOR_API_KEY })
  * const authenticator = createSoftwareAuthenticator() // origin http://localhost, rpId localhost
  * const client = createMfaClient({ baseUrl: sim.baseUrl, webauthn: authenticator })
- * await runMfa({ client, username: 'ada@example.com', externalAuthenticator, tokenProvider })
+ * await runMfa({
+ *   client,
+ *   username: 'ada@example.com',
+ *   externalAuthenticator: () => ({ password: 'checked' }),
+ *   tokenProvider: async ({ username }) => (await management.grantExternalAuth(username)).token,
+ * })
  * expect(authenticator.credentials).toHaveLength(1)
  * ```
  *
  * @example Make the next passkey prompt be cancelled
  * ```ts
+ * import { createSoftwareAuthenticator } from 'loginid-mfa-flow/testing'
+ *
+ * const authenticator = createSoftwareAuthenticator()
  * authenticator.fail('cancel') // the next ceremony throws DOMException NotAllowedError
  * ```
  */

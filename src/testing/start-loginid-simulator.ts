@@ -72,6 +72,8 @@ async function writeResponse(
  * @throws MfaError `ERR_INVALID_ARGUMENT` for a bad option; the listen error if the port is taken
  * @example Serve the simulator for a browser test or the demo
  * ```ts
+ * import { startLoginIDSimulator } from 'loginid-mfa-flow/testing'
+ *
  * const running = await startLoginIDSimulator({ port: 0, users: [{ username: 'alice' }] })
  * console.log(running.baseUrl) // http://127.0.0.1:53117
  * await running.close()

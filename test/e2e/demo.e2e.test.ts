@@ -23,12 +23,19 @@ let page: Page
 let cdp: CDPSession
 let authenticatorId: string
 const username = `e2e-${Date.now().toString(36)}@example.com`
+/** Every same-origin answer with a 4xx/5xx status other than LoginID's 401 "more factors". */
+const failedResponses: string[] = []
 
 beforeAll(async () => {
   demo = await startDemo({ port: 0 })
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
   const context = await browser.newContext()
   page = await context.newPage()
+  page.on('response', (response) => {
+    if (response.status() >= 400 && response.url().startsWith(demo.origin)) {
+      failedResponses.push(`${response.status()} ${response.url()}`)
+    }
+  })
   cdp = await context.newCDPSession(page)
   await cdp.send('WebAuthn.enable')
   const added = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -142,5 +149,32 @@ describe('the demo page in Chromium', () => {
     expect(page.url()).toBe(`${demo.origin}/`)
     expect(requestsTo('/mfa/third-party/verify')).toBe(before + 1)
     expect(await page.evaluate(() => sessionStorage.getItem('loginid-mfa-flow:pending'))).toBeNull()
+  })
+
+  it('loaded every page resource without an error (the favicon included)', () => {
+    expect(failedResponses).toEqual([])
+  })
+
+  it('says in the log when "sign in" with an unknown username becomes a sign-up', async () => {
+    await page.fill('#username', `new-${username}`)
+    await page.fill('#password', DEMO_PASSWORD) // the IdP round trip reloaded the page
+    try {
+      const result = await runFlow('#signin')
+      expect(result.status, result.log).toBe('complete')
+      expect(result.log).toContain(`LoginID does not know "new-${username}"`)
+      expect(result.log).toContain('so this sign-in becomes a sign-up')
+      // LoginID's 401 "more factors" after the external step is explained in the step log.
+      expect(result.log).toContain('external → continue (LoginID wants another factor')
+    } finally {
+      await page.fill('#username', username)
+    }
+  })
+
+  it('shows a sentence for the user and the code for the developer on a replayed IdP return', async () => {
+    await page.goto(`${demo.origin}/?idp_code=replayed&state=replayed`)
+    await page.waitForSelector('#status[data-status="error"]', { timeout: 30_000 })
+    expect(await page.textContent('#status')).toBe(
+      'That sign-in link was already used or has expired. Please sign in again. (ERR_NO_PENDING_FLOW)',
+    )
   })
 })

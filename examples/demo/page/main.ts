@@ -10,6 +10,7 @@ import {
   runMfa,
 } from '../../../src/index.js'
 import type { MfaEvent, MfaStorage, RunMfaResult } from '../../../src/index.js'
+import { describeError } from './messages.js'
 
 interface Config {
   loginidBaseUrl: string
@@ -37,13 +38,18 @@ function describe(event: MfaEvent): string | undefined {
     case 'step:start':
       return `Step ${event.step}: ${event.action} (attempt ${event.attempt})`
     case 'step:done':
+      if (event.outcome === 'continue') {
+        // LoginID's "more factors needed" is an HTTP 401 carrying a new session: browsers print
+        // it in red in the console, although nothing failed.
+        return `Step ${event.step}: ${event.action} → continue (LoginID wants another factor. It says so with an HTTP 401 that carries a new session, so the browser console shows a red "401" for this request: expected, not an error.)`
+      }
       return `Step ${event.step}: ${event.action} → ${event.outcome}`
     case 'fallback':
       return `${event.action} failed (${event.error.code}); falling back to ${event.to}`
     case 'complete':
       return `LoginID completed the ${event.completion.flow ?? ''} flow in ${event.elapsedMs} ms`
     case 'error':
-      return `Failed: ${event.error.code}`
+      return `Failed at ${event.action} (${event.error.code})`
   }
 }
 
@@ -118,12 +124,21 @@ async function withUi(title: string, flow: () => Promise<RunMfaResult>) {
     log(`The backend verified LoginID's access token for ${verified.username}.`)
     setStatus('complete', `Signed in as ${verified.username} (${result.flow ?? 'done'}).`)
   } catch (error) {
-    const text = isMfaError(error) ? `${error.code}: ${error.message}` : String(error)
-    log(text)
-    setStatus('error', `Failed: ${isMfaError(error) ? error.code : 'error'}`)
+    // The user gets a sentence; the developer gets the code (and the message in the log).
+    const { sentence, code } = describeError(error)
+    log(isMfaError(error) ? `For developers: ${error.code}: ${error.message}` : String(error))
+    setStatus('error', code ? `${sentence} (${code})` : sentence)
   } finally {
     for (const button of buttons) button.disabled = false
   }
+}
+
+/** A sign-in button with a username LoginID does not know starts a sign-up: say so. */
+function noteSignUp(reason: string, username: string) {
+  if (reason !== 'signUp') return
+  log(
+    `LoginID does not know "${username}", so this sign-in becomes a sign-up: the app authenticates you its own way, then LoginID continues (in this demo: a new passkey).`,
+  )
 }
 
 function run(kind: 'signup' | 'signin' | 'newdevice' | 'cancel') {
@@ -133,6 +148,7 @@ function run(kind: 'signup' | 'signin' | 'newdevice' | 'cancel') {
       client: newClient(kind === 'newdevice'),
       username,
       externalAuthenticator: (ctx) => {
+        if (kind !== 'signup') noteSignUp(ctx.reason, ctx.username)
         log(`LoginID hands the decision to the app (reason: ${ctx.reason}).`)
         return passwordLogin(ctx.username)
       },
@@ -153,6 +169,7 @@ function signInWithIdp() {
       chooseAction: (result) =>
         result.remainingFactors.some((f) => f.type === 'external') ? 'external' : undefined,
       externalAuthenticator: (ctx) => {
+        noteSignUp(ctx.reason, ctx.username)
         log(`LoginID hands the decision to the app (reason: ${ctx.reason}).`)
         const url = new URL('/idp/authorize', location.origin)
         url.searchParams.set('login_hint', ctx.username)

@@ -40,7 +40,19 @@ export type GrantRoute = (input: RouteInput) => Promise<RouteAnswer>
 /** Marks a handler made by `createExternalAuthHandler`: `toNodeListener` calls the core. */
 export const GRANT_ROUTE: unique symbol = Symbol('loginid-mfa-flow.grant-route')
 
-/** The body size limit, in bytes. */
+/**
+ * The body size limit of {@link createExternalAuthHandler}, in bytes (16 KiB).
+ *
+ * @example Keep the browser's proof under the limit
+ * ```ts
+ * import { EXTERNAL_AUTH_MAX_BODY_BYTES } from 'loginid-mfa-flow/server'
+ *
+ * const proof = { idToken: 'eyJ...' }
+ * if (new TextEncoder().encode(JSON.stringify(proof)).length > EXTERNAL_AUTH_MAX_BODY_BYTES / 2) {
+ *   throw new Error('send a reference to the proof, not the proof itself')
+ * }
+ * ```
+ */
 export const EXTERNAL_AUTH_MAX_BODY_BYTES = 16 * 1024
 
 export const STATUS: Record<ExternalAuthErrorCode, number> = {
