@@ -14,27 +14,27 @@ export interface DoctorOptions {
    *
    * @defaultValue the first DNS label of `baseUrl`'s host, as LoginID derives it
    */
-  appId?: string
+  appId?: string | undefined
   /**
    * The LoginID API key; checks 5 and 6 need it. It never appears in the report (every string
    * in it is scrubbed of the key), and it is sent only to the management API.
    */
-  apiKey?: string
+  apiKey?: string | undefined
   /** A page origin (`https://app.example`): check 4 sends a CORS preflight from it. */
-  origin?: string
+  origin?: string | undefined
   /**
    * The username `mfa/begin` (and `--complete`) runs for.
    *
    * @defaultValue a random throwaway `loginid-mfa-flow-doctor-<hex>`
    */
-  username?: string
+  username?: string | undefined
   /**
    * Check 6: complete the flow through `third-party/verify` with a grant token and verify the
    * access token. It signs the user in (or **up**) on the real application. Needs `apiKey`.
    *
    * @defaultValue false
    */
-  complete?: boolean
+  complete?: boolean | undefined
   /**
    * Accept an `http://` base URL on a loopback host (localhost, 127.0.0.1, [::1]), such as a
    * local `loginid-mfa-flow-simulator`. Check 1 then reports a warning instead of a failure, and
@@ -42,15 +42,15 @@ export interface DoctorOptions {
    *
    * @defaultValue false
    */
-  allowInsecureLocal?: boolean
+  allowInsecureLocal?: boolean | undefined
   /**
    * Time limit for each request, in milliseconds.
    *
    * @defaultValue 10_000
    */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
   /** Cancels the run: `runDoctor` then rejects with `ERR_ABORTED`. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /** The seven checks, in order. */
