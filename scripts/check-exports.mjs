@@ -7,6 +7,7 @@ const expected = {
     'createMfaClient',
     'fetchGrantToken',
     'browserWebAuthn',
+    'peekPendingMfa',
     'MfaError',
     'isMfaError',
   ],
@@ -15,6 +16,7 @@ const expected = {
     'createExternalAuthHandler',
     'toNodeListener',
     'verifyLoginIDToken',
+    'runDoctor',
     'MfaError',
   ],
   'loginid-mfa-flow/testing': [

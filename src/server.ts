@@ -43,7 +43,12 @@ export type {
   ExternalAuthRequestBody,
 } from './server/create-external-auth-handler.js'
 export { toNodeListener } from './server/to-node-listener.js'
-export type { NodeListener, NodeListenerOptions, NodeRequest } from './server/to-node-listener.js'
+export type {
+  FetchHandler,
+  NodeListener,
+  NodeListenerOptions,
+  NodeRequest,
+} from './server/to-node-listener.js'
 export { runDoctor } from './server/doctor.js'
 export type {
   DoctorCheck,

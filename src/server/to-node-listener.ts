@@ -42,7 +42,8 @@ export interface NodeListenerOptions {
   publicOrigin?: string
 }
 
-type Handler = (request: Request) => Promise<Response>
+/** What `toNodeListener` serves: a Fetch-standard handler, `Request` in, `Response` out. */
+export type FetchHandler = (request: Request) => Promise<Response>
 
 /**
  * Adapt a Fetch-standard handler (`(request: Request) => Promise<Response>`, such as
@@ -87,7 +88,10 @@ type Handler = (request: Request) => Promise<Response>
  * app.post('/api/loginid/grant', toNodeListener(handler))
  * ```
  */
-export function toNodeListener(handler: Handler, options: NodeListenerOptions = {}): NodeListener {
+export function toNodeListener(
+  handler: FetchHandler,
+  options: NodeListenerOptions = {},
+): NodeListener {
   if (typeof handler !== 'function') {
     throw new TypeError('toNodeListener needs a handler function')
   }
@@ -201,7 +205,7 @@ function nodeHeaders(req: NodeRequest): Headers {
 
 /** Any other Fetch handler: a Fetch `Request` with the body as a stream, a `Response` back. */
 async function run(
-  handler: Handler,
+  handler: FetchHandler,
   req: NodeRequest,
   res: ServerResponse,
   url: string,
