@@ -242,3 +242,188 @@ describe('createManagementClient: cancellation', () => {
     expect(calls).toBe(1)
   })
 })
+
+describe('createManagementClient: what a network failure keeps for the logs', () => {
+  /** The error a client fails with when its fetch throws `thrown`. */
+  async function networkFailure(thrown: unknown) {
+    const fetch = failingFetch(() => thrown)
+    return failure(
+      client({ retries: 0, fetch: fetch as typeof globalThis.fetch }).grantExternalAuth('a'),
+    )
+  }
+
+  it("keeps Node's happy-eyeballs AggregateError of harmless connection errors", async () => {
+    const thrown = new TypeError('fetch failed', {
+      cause: new AggregateError([new Error('ECONNREFUSED ::1:443'), new Error('ECONNREFUSED')]),
+    })
+    const error = await networkFailure(thrown)
+    expect(error.code).toBe('ERR_NETWORK')
+    expect(error.cause).toBe(thrown)
+  })
+
+  it('keeps a cause with harmless plain data attached, with or without a prototype', async () => {
+    const bare = Object.assign(Object.create(null) as object, { host: 'app1.api.loginid.test' })
+    for (const extra of [{ info: { host: 'app1.api.loginid.test' } }, { info: bare }]) {
+      const thrown = Object.assign(new TypeError('fetch failed'), extra)
+      const error = await networkFailure(thrown)
+      expect(error.cause).toBe(thrown)
+    }
+  })
+
+  it('drops a cause whose secret is only in a message, only in a stack, or in a group', async () => {
+    const onlyMessage = new TypeError(`refused for ${B64}`)
+    onlyMessage.stack = 'TypeError: refused\n    at fetch (internal)'
+    const onlyStack = new TypeError('refused')
+    onlyStack.stack = `TypeError: refused\n    at send (Authorization: Basic ${B64})`
+    const inGroup = new TypeError('fetch failed', {
+      cause: new AggregateError([new Error('ok'), new Error(`key ${API_KEY}`)]),
+    })
+    for (const thrown of [onlyMessage, onlyStack, inGroup]) {
+      const error = await networkFailure(thrown)
+      expect(error.code).toBe('ERR_NETWORK')
+      expect(error.cause).toBeUndefined()
+      expect(exposed(error)).not.toContain(B64)
+      expect(exposed(error)).not.toContain(API_KEY)
+    }
+  })
+})
+
+describe('createManagementClient: retries', () => {
+  /** Run a failing call, recording the backoff delays (every timer runs at once). */
+  async function backoffs(random: number, retryDelayMs: number, retries: number) {
+    server.use(http.post(EXTERNAL, () => new HttpResponse(null, { status: 503 })))
+    vi.spyOn(Math, 'random').mockReturnValue(random)
+    const delays: number[] = []
+    const realSetTimeout = globalThis.setTimeout
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if (ms === 60_000) return realSetTimeout(() => undefined, 0)
+      delays.push(ms ?? 0)
+      return realSetTimeout(fn, 0)
+    }) as typeof setTimeout)
+    const error = await failure(
+      client({ retries, retryDelayMs, timeoutMs: 60_000 }).grantExternalAuth('alice'),
+    )
+    vi.mocked(globalThis.setTimeout).mockRestore()
+    expect(error.code).toBe('ERR_LOGINID_UNAVAILABLE')
+    return delays.filter((ms) => ms > 0)
+  }
+
+  it('waits retryDelayMs doubled per retry, minus up to half as jitter', async () => {
+    expect(await backoffs(0, 1_000, 3)).toEqual([1_000, 2_000, 4_000])
+    expect(await backoffs(0.999_999, 1_000, 2)).toEqual([
+      expect.closeTo(500, 0),
+      expect.closeTo(1_000, 0),
+    ])
+  })
+
+  it('never waits more than 5 s between attempts', async () => {
+    expect(await backoffs(0, 3_000, 3)).toEqual([3_000, 5_000, 5_000])
+  })
+
+  it('retries 10 times at most, and not at all with retries: 0', async () => {
+    let calls = 0
+    server.use(
+      http.post(EXTERNAL, () => {
+        calls++
+        return HttpResponse.error()
+      }),
+    )
+    await failure(client({ retries: 0 }).grantExternalAuth('alice'))
+    expect(calls).toBe(1)
+    calls = 0
+    await failure(client({ retries: 10, retryDelayMs: 0 }).grantExternalAuth('alice'))
+    expect(calls).toBe(11)
+  })
+})
+
+describe('createManagementClient: options and input', () => {
+  it('refuses bad numbers and keys, accepts the bounds', () => {
+    const bad: Partial<ManagementClientOptions>[] = [
+      { timeoutMs: -1 },
+      { timeoutMs: Number.NaN },
+      { timeoutMs: Number.POSITIVE_INFINITY },
+      { retries: 11 },
+      { retries: Number.NaN },
+      { retryDelayMs: -1 },
+      { retryDelayMs: Number.NaN },
+      { apiKey: '   ' },
+      { apiKey: 42 as unknown as string },
+    ]
+    for (const extra of bad) {
+      expect(() => client(extra)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    }
+    for (const extra of [{ retries: 10 }, { retries: 0 }, { retryDelayMs: 0 }, { timeoutMs: 1 }]) {
+      expect(() => client(extra)).not.toThrow()
+    }
+    expect(() => createManagementClient(null as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    )
+  })
+
+  it('refuses usernames with control characters, scopes and tokens that are blank', async () => {
+    const fetch = answeringFetch(200, { token: 't' })
+    const c = client({ fetch: fetch as typeof globalThis.fetch })
+    for (const username of ['a\u0000b', 'a\u001fb', 'a\u007fb', 'tab\there']) {
+      await expect(c.grantExternalAuth(username)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      })
+    }
+    for (const scopes of [['  '], [''], [42], 'passkey:read', ['ok', '']]) {
+      await expect(c.grant('alice', scopes as string[])).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      })
+    }
+    for (const jwt of ['  ', 42]) {
+      await expect(c.verifyToken(jwt as string)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      })
+    }
+    expect(fetch).not.toHaveBeenCalled()
+  })
+
+  it('sends Accept: application/json and a copy of the scopes', async () => {
+    const fetch = answeringFetch(200, { token: 't' })
+    const scopes = ['passkey:read']
+    await client({ fetch: fetch as typeof globalThis.fetch }).grant(' bob ', scopes)
+    const init = fetch.mock.calls[0]?.[1]
+    expect(headerOf(init, 'accept')).toBe('application/json')
+    expect(JSON.parse(String(init?.body))).toEqual({ grants: ['passkey:read'], username: 'bob' })
+  })
+
+  it('reads a 401 from token/verify without msgCode as a rejected token', async () => {
+    server.use(http.post(VERIFY, () => HttpResponse.json({ msg: 'no' }, { status: 401 })))
+    const error = await failure(client().verifyToken('a.b.c'))
+    expect(error.code).toBe('ERR_TOKEN_INVALID')
+    expect(error.msgCode).toBeUndefined()
+  })
+
+  it('reads a 401 elsewhere as a rejected key, whatever its msgCode', async () => {
+    server.use(
+      http.post(EXTERNAL, () =>
+        HttpResponse.json({ msg: 'x', msgCode: 'token_expired' }, { status: 401 }),
+      ),
+    )
+    expect((await failure(client().grantExternalAuth('alice'))).code).toBe('ERR_API_KEY_INVALID')
+  })
+
+  it('maps other statuses by LoginID status class, without retrying', async () => {
+    for (const [status, code] of [
+      [429, 'ERR_HTTP'],
+      [409, 'ERR_HTTP'],
+      [501, 'ERR_LOGINID_UNAVAILABLE'],
+    ] as const) {
+      let calls = 0
+      server.use(
+        http.post(GRANT, () => {
+          calls++
+          return new HttpResponse(null, { status })
+        }),
+      )
+      const error = await failure(client({ retries: 2 }).grant('alice', ['x']))
+      expect(error.code).toBe(code)
+      expect(error.status).toBe(status)
+      expect(error.path).toBe('/fido2/v2/mgmt/grant')
+      expect(calls).toBe(1)
+    }
+  })
+})
