@@ -7,7 +7,7 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'reports/**',
-      '.stryker-tmp/**',
+      '.stryker-tmp*/**',
       'docs/api/**',
       'coverage/**',
       'node_modules/**',
