@@ -355,7 +355,7 @@ describe('the nonce of a redirect', () => {
   // so the simulator keeps the real one, and removed as soon as the run settles (before the
   // simulator's reset, which needs it).
   const withCrypto =
-    (stand: object): ExternalAuthenticator<string> =>
+    (stand: object | undefined): ExternalAuthenticator<string> =>
     (ctx) => {
       vi.stubGlobal('crypto', stand)
       return ctx.redirect(IDP)
@@ -375,13 +375,15 @@ describe('the nonce of a redirect', () => {
     expect(JSON.parse(storage.map.get(KEY) ?? '')).toMatchObject({ nonce })
   })
 
-  it('fails the redirect with ERR_STORAGE when crypto.getRandomValues is missing', async () => {
-    const storage = memoryStorage()
-    await expect(
-      redirectRun(storage, { externalAuthenticator: withCrypto({}) }).finally(() =>
-        vi.unstubAllGlobals(),
-      ),
-    ).rejects.toMatchObject({ code: 'ERR_STORAGE' })
-    expect(storage.map.size).toBe(0)
+  it('fails the redirect with ERR_STORAGE when crypto or getRandomValues is missing', async () => {
+    for (const stand of [{}, undefined]) {
+      const storage = memoryStorage()
+      await expect(
+        redirectRun(storage, { externalAuthenticator: withCrypto(stand) }).finally(() =>
+          vi.unstubAllGlobals(),
+        ),
+      ).rejects.toMatchObject({ code: 'ERR_STORAGE' })
+      expect(storage.map.size).toBe(0)
+    }
   })
 })
