@@ -4,7 +4,15 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'docs/api/**', 'coverage/**', 'node_modules/**', 'examples/**/public/**'],
+    ignores: [
+      'dist/**',
+      'reports/**',
+      '.stryker-tmp*/**',
+      'docs/api/**',
+      'coverage/**',
+      'node_modules/**',
+      'examples/**/public/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
