@@ -17,7 +17,8 @@ import { completed, memoryStorage } from './helpers.js'
 const ADA = 'ada@example.com'
 const KEY = 'loginid-mfa-flow:pending'
 const IDP = 'https://idp.example/authorize'
-const NONCE = '0123456789abcdef0123456789abcdef'
+// A nonce as randomNonce makes it: the creation time (12 hex digits), then 16 random bytes.
+const NONCE = `${Date.now().toString(16).padStart(12, '0')}0123456789abcdef0123456789abcdef`
 const sim = createLoginIDSimulator({ users: [{ username: ADA, email: ADA }] })
 serveSimulator(sim)
 
@@ -361,17 +362,23 @@ describe('the nonce of a redirect', () => {
       return ctx.redirect(IDP)
     }
 
-  it('is 16 random bytes as 32 lowercase hex digits (leading zeros kept)', async () => {
+  it('is the creation time (12 hex digits), then 16 random bytes as 32 lowercase hex digits (leading zeros kept)', async () => {
     const getRandomValues = <T extends ArrayBufferView | null>(array: T): T => {
       const bytes = array as unknown as Uint8Array
       bytes.forEach((_, i) => (bytes[i] = i % 2 === 0 ? 0x0a : 0xf0))
       return array
     }
     const storage = memoryStorage()
+    const before = Date.now()
     const { nonce } = await redirectRun(storage, {
       externalAuthenticator: withCrypto({ getRandomValues }),
     }).finally(() => vi.unstubAllGlobals())
-    expect(nonce).toBe('0af0'.repeat(8))
+    const after = Date.now()
+    expect(nonce).toMatch(/^[0-9a-f]{44}$/)
+    expect(nonce.slice(12)).toBe('0af0'.repeat(8))
+    const created = parseInt(nonce.slice(0, 12), 16)
+    expect(created).toBeGreaterThanOrEqual(before)
+    expect(created).toBeLessThanOrEqual(after)
     expect(JSON.parse(storage.map.get(KEY) ?? '')).toMatchObject({ nonce })
   })
 
