@@ -93,7 +93,10 @@ const external = [
 ]
 const budgets = {
   'dist/index.js': 13.5 * 1024,
-  'dist/server.js': 6.5 * 1024,
+  // Raised from 6.5 KiB: integrated main already measured 8,936 B (the issue 11 hardening and
+  // the doctor's entry code); putting the management client back on ofetch added 145 B of glue
+  // (ofetch itself is a dependency, external here, and loaded lazily on the first request).
+  'dist/server.js': 9.25 * 1024,
   'dist/testing.js': 20 * 1024,
 }
 /**
