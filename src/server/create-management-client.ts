@@ -19,8 +19,8 @@ import {
   httpError,
 } from './internal/management-http.js'
 import type { Answer, Failure } from './internal/management-http.js'
-import { loadRawFetch } from './internal/management-ofetch.js'
-import type { RawFetch } from './internal/management-ofetch.js'
+import { loadRawFetch } from './internal/ofetch-raw.js'
+import type { RawFetch } from './internal/ofetch-raw.js'
 
 /** Options for {@link createManagementClient}. */
 export interface ManagementClientOptions {

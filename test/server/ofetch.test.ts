@@ -1,6 +1,6 @@
-// The management client's HTTP runs on ofetch, loaded on the first request (not at
-// `import 'loginid-mfa-flow/server'`), with ofetch's retry off and its FetchError (which holds
-// the request options and the Authorization header) never surfacing.
+// The server entry's HTTP to LoginID (the management client, the JWKS fetch) runs on ofetch,
+// loaded on the first request (not at `import 'loginid-mfa-flow/server'`), with ofetch's retry
+// off and its FetchError (which holds the request options and the Authorization header) never kept.
 import { inspect } from 'node:util'
 import type * as OfetchModule from 'ofetch'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -29,7 +29,7 @@ const BASE = 'https://app.api.loginid.test'
 
 afterEach(() => vi.unstubAllGlobals())
 
-const { createManagementClient } = await import('../../src/server.js')
+const { createManagementClient, verifyLoginIDToken } = await import('../../src/server.js')
 
 describe('the management client on ofetch', () => {
   it('loads ofetch only on the first request, then sends through $fetch.raw over the custom fetch', async () => {
@@ -110,5 +110,23 @@ describe('the management client on ofetch', () => {
       code: 'ERR_LOGINID_UNAVAILABLE',
     })
     expect(attempts).toBe(1)
+  })
+
+  it('fetches the JWKS through ofetch too, without following a redirect', async () => {
+    const before = spy.rawCalls
+    const seen: { url: string; redirect: unknown }[] = []
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push({ url: String(input), redirect: init?.redirect })
+      return new Response(null, { status: 302, headers: { location: 'https://evil.test/' } })
+    })
+    const part = (value: unknown): string =>
+      Buffer.from(JSON.stringify(value)).toString('base64url')
+    const token = `${part({ alg: 'ES256', kid: 'k1' })}.${part({ sub: 'x' })}.${'A'.repeat(86)}`
+    const baseUrl = 'https://jwks-ofetch.api.loginid.test'
+    await expect(verifyLoginIDToken(token, { baseUrl })).rejects.toMatchObject({
+      code: 'ERR_BAD_RESPONSE',
+    })
+    expect(seen).toEqual([{ url: `${baseUrl}/fido2/v2/.well-known/jwks.json`, redirect: 'manual' }])
+    expect(spy.rawCalls).toBe(before + 1)
   })
 })

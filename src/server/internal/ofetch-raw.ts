@@ -1,5 +1,6 @@
-// Internal: the management client's HTTP on ofetch, loaded on the first request so that
-// `import 'loginid-mfa-flow/server'` does not load it. Not exported from any entry.
+// Internal: the server entry's HTTP to LoginID (the management client, the JWKS fetch) on
+// ofetch, loaded on the first request so that `import 'loginid-mfa-flow/server'` does not load
+// it. Not exported from any entry.
 import type { FetchContext, FetchOptions, FetchResponse } from 'ofetch'
 
 /** One request through ofetch's `$fetch.raw`: the `Response`, its body left unread. */
@@ -12,11 +13,13 @@ export type RawFetch = (
 
 /**
  * ofetch's `$fetch.raw` over `customFetch` (else `globalThis.fetch`, looked up at call time),
- * set up for the management client: redirects are not followed (the client refuses 3xx), no
- * status throws (the client maps every answer), the body is left as a stream (the client reads
- * at most 1 MiB of it), and ofetch does not retry: its retry cannot tell a connection never
- * opened from a reset one, and a grant is not idempotent, so the client keeps its own retry
- * loop. Timeouts and aborts are the client's timer race, which holds whatever `fetch` does.
+ * set up for the server's calls to LoginID: redirects are not followed (callers refuse 3xx), no
+ * status throws (callers map every answer), the body is left as a stream (callers read it up to
+ * their cap), and ofetch does not retry: its retry cannot tell a connection never opened from a
+ * reset one, and a grant is not idempotent, so the management client keeps its own retry loop.
+ * Timeouts and aborts are the callers' timer races, which hold whatever `fetch` does.
+ * `onRequestError` receives what `fetch` threw: callers keep that, never ofetch's FetchError
+ * (it holds the request options and their headers).
  */
 export async function loadRawFetch(customFetch: typeof fetch | undefined): Promise<RawFetch> {
   const { ofetch } = await import('ofetch')
