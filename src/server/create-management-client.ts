@@ -19,6 +19,8 @@ import {
   httpError,
 } from './internal/management-http.js'
 import type { Answer, Failure } from './internal/management-http.js'
+import { loadRawFetch } from './internal/ofetch-raw.js'
+import type { RawFetch } from './internal/ofetch-raw.js'
 
 /** Options for {@link createManagementClient}. */
 export interface ManagementClientOptions {
@@ -206,6 +208,16 @@ export function createManagementClient(options: ManagementClientOptions): Manage
     Authorization: `Basic ${credentials}`,
   }
 
+  let rawFetch: Promise<RawFetch> | undefined
+  /** ofetch's `$fetch.raw` for this client, loaded on the first request. */
+  function raw(): Promise<RawFetch> {
+    rawFetch ??= loadRawFetch(customFetch)
+    rawFetch.catch(() => {
+      rawFetch = undefined
+    })
+    return rawFetch
+  }
+
   async function post(
     path: string,
     body: Record<string, unknown>,
@@ -267,18 +279,21 @@ export function createManagementClient(options: ManagementClientOptions): Manage
         timeoutMs,
       )
       signal?.addEventListener('abort', onAbort)
-      const fetchImpl = customFetch ?? globalThis.fetch
-      new Promise<Response>((r) =>
-        r(
-          fetchImpl(url, {
+      let fetchFailed: { error: unknown } | undefined
+      raw()
+        .then((fetchRaw) =>
+          fetchRaw(url, {
             method: 'POST',
             headers,
             body,
-            redirect: 'manual',
             signal: controller.signal,
+            onRequestError: ({ error }) => {
+              // The `fetch` itself failed: keep what it threw, never ofetch's FetchError (it
+              // holds the request options and their Authorization header).
+              fetchFailed = { error }
+            },
           }),
-        ),
-      )
+        )
         .then(
           async (response) => {
             if (settled) return
@@ -317,7 +332,13 @@ export function createManagementClient(options: ManagementClientOptions): Manage
           },
           (error: unknown) => {
             if (settled) return
-            fail(networkError(error, where), notConnected(error))
+            if (fetchFailed === undefined) {
+              // Not the fetch (ofetch could not load, or a hostile answer object threw while
+              // ofetch took it in): not retried, and never an ofetch FetchError here.
+              fail(networkError(error, where))
+              return
+            }
+            fail(networkError(fetchFailed.error, where), notConnected(fetchFailed.error))
           },
         )
         .catch((error: unknown) => {

@@ -5,7 +5,7 @@
 // tokens or an external step suspends the run with `ctx.redirect`.
 import { MfaError } from '../../shared/errors.js'
 import type { MfaFactorName, MfaSessionResult } from '../../shared/protocol.js'
-import { NEVER, guard, openScope, runScope } from './run-scope.js'
+import { guard, neverSignal, openScope, runScope } from './run-scope.js'
 import type { RunScope } from './run-scope.js'
 import { normalize } from './normalize.js'
 import { driveSettings, invalid } from './options.js'
@@ -116,7 +116,7 @@ export async function driveMfa<P>(
           return guard(s, () =>
             client.performAction(factor, {
               ...(current.session && { session: current.session }),
-              ...(s !== NEVER && { signal: s }),
+              ...(s !== neverSignal() && { signal: s }),
               ...extra,
             }),
           ).then(check)

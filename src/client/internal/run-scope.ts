@@ -6,16 +6,20 @@ import { MfaError } from '../../shared/errors.js'
 
 const ENDED: Record<string, MfaError> = {}
 
+let never: AbortSignal | undefined
 /**
  * The signal of a run that can never abort (no caller signal, no deadline): guards skip their
- * listeners and clients get no signal, so such a run pays for no AbortController at all.
+ * listeners and clients get no signal, so such a run pays for no AbortController at all. Made on
+ * first use, one per process: workerd refuses an AbortController made in global scope.
  */
-export const NEVER: AbortSignal = new AbortController().signal
+export function neverSignal(): AbortSignal {
+  return (never ??= new AbortController().signal)
+}
 
-/** A scope for a run: `NEVER`'s when nothing can abort it. */
+/** A scope for a run: {@link neverSignal}'s when nothing can abort it. */
 export function runScope(parent: AbortSignal | undefined, ms: number | undefined): RunScope {
   return parent === undefined && ms === undefined
-    ? { signal: NEVER, end: () => undefined }
+    ? { signal: neverSignal(), end: () => undefined }
     : openScope(parent, ms, 'run')
 }
 
@@ -45,7 +49,7 @@ export function openScope(
         ? parent.reason
         : new MfaError('ERR_ABORTED', 'the run was aborted', { cause: parent?.reason }),
     )
-  if (parent === NEVER) parent = undefined
+  if (parent !== undefined && parent === never) parent = undefined
   if (parent?.aborted) onParent()
   else parent?.addEventListener('abort', onParent)
   const timer =
@@ -72,7 +76,7 @@ export function openScope(
  * whichever comes first. Synchronous throws from `fn` become rejections.
  */
 export function guard<T>(signal: AbortSignal, fn: () => T | PromiseLike<T>): Promise<T> {
-  if (signal === NEVER) return new Promise<T>((resolve) => resolve(fn()))
+  if (signal === never) return new Promise<T>((resolve) => resolve(fn()))
   return new Promise<T>((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason)
     const stop = (): void => reject(signal.reason)

@@ -7,6 +7,8 @@ import type { JSONWebKeySet, JWSHeaderParameters, FlattenedJWSInput, CryptoKey }
 import { MfaError } from '../../shared/errors.js'
 import { codeForStatus, toMfaError } from '../../internal/http.js'
 import { readResponseText } from '../../internal/read-body.js'
+import { loadRawFetch } from './ofetch-raw.js'
+import type { RawFetch } from './ofetch-raw.js'
 
 export const JWKS_PATH = '/fido2/v2/.well-known/jwks.json'
 /** At most one JWKS fetch per base URL in this window, whatever its outcome. */
@@ -93,7 +95,12 @@ function refresh(baseUrl: string, s: JwksState): Promise<void> {
   return s.pending
 }
 
-/** GET the key set: global fetch (looked up now), no redirects, a timer raced, a body cap. */
+let rawFetch: Promise<RawFetch> | undefined
+
+/**
+ * GET the key set through ofetch over the global fetch (looked up now): no redirects, a timer
+ * raced, a body cap.
+ */
 async function fetchJwks(url: string): Promise<JSONWebKeySet> {
   const controller = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -105,14 +112,23 @@ async function fetchJwks(url: string): Promise<JSONWebKeySet> {
   })
   const work = (async () => {
     let response: Response
+    let fetchFailed: { error: unknown } | undefined
     try {
-      response = await fetch(url, {
+      rawFetch ??= loadRawFetch(undefined).catch((error: unknown) => {
+        rawFetch = undefined
+        throw error
+      })
+      const fetchRaw = await rawFetch
+      response = await fetchRaw(url, {
         headers: { Accept: 'application/json' },
-        redirect: 'manual',
         signal: controller.signal,
+        onRequestError: ({ error }) => {
+          fetchFailed = { error }
+        },
       })
     } catch (error) {
-      throw toMfaError(error, where)
+      // What fetch threw, never ofetch's FetchError (it holds the request options).
+      throw toMfaError(fetchFailed === undefined ? error : fetchFailed.error, where)
     }
     if (response.status !== 200) {
       response.body?.cancel().catch(() => undefined)

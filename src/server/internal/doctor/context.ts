@@ -3,6 +3,8 @@
 import { readBodyText } from '../../../internal/read-body.js'
 import { MfaError } from '../../../shared/errors.js'
 import type { DoctorCheckStatus } from '../../doctor.js'
+import { loadRawFetch } from '../ofetch-raw.js'
+import type { RawFetch } from '../ofetch-raw.js'
 
 /** What one check decides. */
 export interface CheckOutcome {
@@ -115,6 +117,8 @@ export async function readAnswer(
   }
 }
 
+let rawFetch: Promise<RawFetch> | undefined
+
 /**
  * Send one request to `baseUrl + path` with the run's time limit. A network failure or timeout is
  * a value; the caller's abort is thrown as `ERR_ABORTED`.
@@ -130,8 +134,16 @@ export async function request(
   const timer = new AbortController()
   const timeout = setTimeout(() => timer.abort(), timeoutMs)
   const combined = signal === undefined ? timer.signal : AbortSignal.any([signal, timer.signal])
+  let fetchFailed: { error: unknown } | undefined
   try {
-    const response = await fetch(`${baseUrl}${path}`, {
+    rawFetch ??= loadRawFetch(undefined).catch((error: unknown) => {
+      rawFetch = undefined
+      throw error
+    })
+    const fetchRaw = await rawFetch
+    // ofetch over the global fetch, as the management client: no redirect followed, no status
+    // thrown, the body left for readAnswer.
+    const response = await fetchRaw(`${baseUrl}${path}`, {
       method,
       headers: {
         Accept: 'application/json',
@@ -140,7 +152,9 @@ export async function request(
       },
       ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
       signal: combined,
-      redirect: 'manual',
+      onRequestError: ({ error }) => {
+        fetchFailed = { error }
+      },
     })
     return await readAnswer(ctx, `${method} ${path}`, response)
   } catch (error) {
@@ -148,7 +162,8 @@ export async function request(
     if (timer.signal.aborted) {
       return { kind: 'failure', reason: 'timeout', detail: `no answer within ${timeoutMs} ms` }
     }
-    return { kind: 'failure', reason: 'network', detail: networkDetail(error) }
+    const cause = fetchFailed === undefined ? error : fetchFailed.error
+    return { kind: 'failure', reason: 'network', detail: networkDetail(cause) }
   } finally {
     clearTimeout(timeout)
   }
