@@ -15,7 +15,7 @@ import type {
   PasskeyRequestOptions,
 } from '../shared/protocol.js'
 import { FACTORS, factorOf } from '../shared/factors.js'
-import { toMfaError } from '../internal/http.js'
+import { statusError } from '../internal/http.js'
 import { appIdFromBaseUrl, normalizeBaseUrl } from '../internal/base-url.js'
 import { isNonEmptyString, isRecord as isObject, isTimerDuration } from '../internal/guards.js'
 import { abortError, postJson } from './internal/request.js'
@@ -165,10 +165,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     }
     // What was sent (the session, a grant token, a code) is never echoed into an error.
     const secrets = [session ?? '', ...Object.values(body as object).filter(isNonEmptyString)]
-    throw toMfaError(
-      { status: res.status, data: res.data },
-      { method: 'POST', path: full, secrets },
-    )
+    throw statusError(res.status, res.data, secrets, { method: 'POST', path: full })
   }
 
   /** Accept an MfaNext or Mfa body (200, or 401 with a session) for `info`'s flow. */

@@ -23,7 +23,9 @@ export type MfaFactorName =
   | 'external'
 
 /** All factor names, in `LoginIDMfa`'s `nextAction` priority order, then `otp:verify`. */
-export const MFA_FACTOR_NAMES: readonly MfaFactorName[] = Object.keys(FACTORS) as MfaFactorName[]
+export const MFA_FACTOR_NAMES: readonly MfaFactorName[] = /* @__PURE__ */ Object.keys(
+  FACTORS,
+) as MfaFactorName[]
 
 /** Whether LoginID's flow is a sign-in or a sign-up. */
 export type MfaFlow = 'signIn' | 'signUp'
