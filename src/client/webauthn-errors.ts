@@ -69,12 +69,8 @@ function codeForCode(code: string): PasskeyErrorCode | undefined {
 }
 
 // What @simplewebauthn/browser throws (plain `Error`s) when the platform has no WebAuthn.
-const UNSUPPORTED_MESSAGES = [
-  'WebAuthn is not supported',
-  'does not support WebAuthn autofill',
-  'PublicKeyCredential is not defined',
-  'navigator is not defined',
-]
+const UNSUPPORTED_MESSAGE =
+  /WebAuthn is not supported|does not support WebAuthn autofill|(PublicKeyCredential|navigator) is not defined/
 
 /** How each code (in `CODES` order) ends the sentence "passkey registration / sign-in ...". */
 const OUTCOMES = [
@@ -111,7 +107,7 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
     // ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY and unknown codes fall through to the name.
     if (mapped) return mapped
   }
-  if (typeof message === 'string' && UNSUPPORTED_MESSAGES.some((m) => message.includes(m))) {
+  if (typeof message === 'string' && UNSUPPORTED_MESSAGE.test(message)) {
     return 'ERR_PASSKEY_UNSUPPORTED'
   }
   return typeof name === 'string' ? codeForName(name, ceremony) : 'ERR_PASSKEY_FAILED'

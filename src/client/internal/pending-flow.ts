@@ -70,7 +70,7 @@ export const MAX_PENDING_AGE_MS = 15 * 60_000
 export function randomNonce(): string {
   const crypto = globalThis.crypto as Crypto | undefined
   if (typeof crypto?.getRandomValues !== 'function') {
-    throw storageError(undefined, 'crypto.getRandomValues is unavailable: no nonce for a redirect')
+    throw storageError(undefined, 'no crypto.getRandomValues for a redirect nonce')
   }
   const random = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
     b.toString(16).padStart(2, '0'),

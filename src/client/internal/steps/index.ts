@@ -82,7 +82,7 @@ export async function pickAction(
     const unknown = result.remainingFactors.find((f) => !factorOf(f.type))
     if (unknown)
       throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(unknown.type)}"`)
-    throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action but the flow is incomplete')
+    throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action')
   }
   if (!factorOf(name))
     throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(name)}"`)
