@@ -12,9 +12,11 @@ import type {
   PasskeyCreationResult,
   PasskeyCredentialDescriptor,
   PasskeyRequestOptions,
+  PasskeySignIn,
   WebAuthnAdapter,
 } from '../shared/protocol.js'
 import { BASE64URL_PATTERN, decodeBase64Url, encodeBase64Url } from '../internal/base64url.js'
+import { isNonEmptyString } from '../internal/guards.js'
 import { toPasskeyError } from './webauthn-errors.js'
 import type { PasskeyCeremony } from './webauthn-errors.js'
 
@@ -27,6 +29,13 @@ export interface BrowserWebAuthnOptions {
    * @defaultValue true
    */
   verifyAutofillInput?: boolean
+  /**
+   * After a passkey sign-in, list the user's passkeys (`GET /fido2/v2/passkeys`) and pass their
+   * ids to `PublicKeyCredential.signalAllAcceptedCredentials` where the browser has it, so
+   * password managers drop passkeys deleted at LoginID (as `LoginIDMfa` does). Best effort, in
+   * the background: it never fails or delays a run. Default `true`; `false` turns it off.
+   */
+  signalCredentials?: boolean
 }
 
 const invalid = (what: string): MfaError =>
@@ -273,7 +282,7 @@ function ceremony(
  * ```
  */
 export function browserWebAuthn(options: BrowserWebAuthnOptions = {}): WebAuthnAdapter {
-  const { verifyAutofillInput = true } = options
+  const { verifyAutofillInput = true, signalCredentials = true } = options
 
   const unsupported = (kind: PasskeyCeremony, what = 'WebAuthn is not available'): MfaError =>
     new MfaError(
@@ -321,5 +330,41 @@ export function browserWebAuthn(options: BrowserWebAuthnOptions = {}): WebAuthnA
       )
       return assertionResult(credential)
     },
+
+    ...(signalCredentials && { afterSignIn: signalAccepted }),
   }
+}
+
+/**
+ * `afterSignIn` of {@link browserWebAuthn}: fire and forget, every failure swallowed. The access
+ * token goes only to LoginID's own origin (redirects are refused); the listing is dropped after
+ * 10 s (`AbortSignal.timeout` exists wherever `signalAllAcceptedCredentials` does).
+ */
+function signalAccepted({ baseUrl, result, options, body, fetch: fetchFn = fetch }: PasskeySignIn) {
+  const pkc = globalThis.PublicKeyCredential as unknown as {
+    signalAllAcceptedCredentials?: (o: object) => Promise<void>
+  }
+  const rpId = (options.rpId as string | undefined) ?? globalThis.location?.hostname
+  const userId = (body as { assertionResult?: PasskeyAssertionResult } | null)?.assertionResult
+    ?.userHandle
+  if (!pkc?.signalAllAcceptedCredentials || !rpId || !userId || !result.accessToken) return
+  fetchFn(`${baseUrl}/fido2/v2/passkeys`, {
+    headers: { Authorization: result.accessToken },
+    credentials: 'omit',
+    redirect: 'error',
+    signal: AbortSignal.timeout(10_000),
+  })
+    .then((response) => response.ok && response.json())
+    // Only an OK list (`.map` throws otherwise): an error must never read as "no passkey is
+    // accepted", which would make password managers drop them all.
+    .then((list: unknown[]) =>
+      pkc.signalAllAcceptedCredentials!({
+        rpId,
+        userId,
+        allAcceptedCredentialIds: list
+          .map((p) => (p as { credentialId?: unknown } | null)?.credentialId)
+          .filter(isNonEmptyString),
+      }),
+    )
+    .catch(() => undefined)
 }

@@ -15,7 +15,7 @@ import type {
   PasskeyRequestOptions,
 } from '../shared/protocol.js'
 import { FACTORS, factorOf } from '../shared/factors.js'
-import { toMfaError } from '../internal/http.js'
+import { statusError } from '../internal/http.js'
 import { appIdFromBaseUrl, normalizeBaseUrl } from '../internal/base-url.js'
 import { isNonEmptyString, isRecord as isObject, isTimerDuration } from '../internal/guards.js'
 import { abortError, postJson } from './internal/request.js'
@@ -34,7 +34,7 @@ import type { BuiltInMfaClient, CreateMfaClientOptions } from './types.js'
 const MAX_SESSIONS = 32
 const invalid = (message: string): MfaError => new MfaError('ERR_INVALID_ARGUMENT', message)
 const bad = (message: string, path?: string): MfaError =>
-  new MfaError('ERR_BAD_RESPONSE', message, path ? { method: 'POST', path } : {})
+  new MfaError('ERR_BAD_RESPONSE', message, { method: path && 'POST', path })
 
 /**
  * Create the built-in LoginID MFA client. It speaks LoginID's `/fido2/v2/mfa/*` protocol as
@@ -169,20 +169,17 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     }
     // What was sent (the session, a grant token, a code) is never echoed into an error.
     const secrets = [session ?? '', ...Object.values(body as object).filter(isNonEmptyString)]
-    throw toMfaError(
-      { status: res.status, data: res.data },
-      { method: 'POST', path: full, secrets },
-    )
+    throw statusError(res.status, res.data, secrets, { method: 'POST', path: full })
   }
 
   /** Accept an MfaNext or Mfa body (200, or 401 with a session) for `info`'s flow. */
   async function accept(data: unknown, info: MfaInfo, path: string): Promise<MfaSessionResult> {
     const full = `/fido2/v2/mfa/${path}`
-    if (!isObject(data)) throw bad('LoginID sent a body that is not a JSON object', full)
+    if (!isObject(data)) throw bad('LoginID sent a non-object body', full)
     const body = data as MfaBody & { session?: unknown; next?: unknown }
     const next = body.next ?? []
     // Entries without an action name are skipped (toSessionResult); a non-list is an error.
-    if (!Array.isArray(next)) throw bad('LoginID sent an invalid list of next actions', full)
+    if (!Array.isArray(next)) throw bad('LoginID sent an invalid next', full)
     const flow = toFlow(body.flow) ?? info.flow
     const base = { ...(info.username && { username: info.username }), ...(flow && { flow }) }
     for (const field of ['accessToken', 'idToken', 'refreshToken', 'payloadSignature'] as const) {
@@ -217,7 +214,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
   ): Promise<MfaSessionResult> {
     const value =
       payload ?? toSessionResult(info).remainingFactors.find((f) => f.type === factor)?.value
-    if (!value) throw invalid(`no passkey options for ${factor}: pass options.payload`)
+    if (!value) throw invalid(`no passkey options for ${factor}`)
     const decoded = decodePasskeyOptions(value)
     const creation =
       isObject(decoded?.rp) && isObject(decoded.user) && Array.isArray(decoded.pubKeyCredParams)
@@ -227,10 +224,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
         : bad('LoginID sent invalid passkey options')
     }
     if (!webauthn) {
-      throw new MfaError(
-        'ERR_WEBAUTHN_UNAVAILABLE',
-        'no WebAuthn adapter: pass createMfaClient({ webauthn })',
-      )
+      throw new MfaError('ERR_WEBAUTHN_UNAVAILABLE', 'no WebAuthn adapter: pass { webauthn }')
     }
     const { signal } = opts
     let body: unknown
@@ -260,7 +254,22 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
         ? FACTORS['passkey:auth'].path
         : FACTORS[factor].path
     const res = await post(path, body, info.session, signal)
-    return accept(res.data, info, path)
+    const result = await accept(res.data, info, path)
+    // Best effort (the adapter's `afterSignIn` must not throw; if it does, the sign-in stands).
+    if (!creation) {
+      try {
+        webauthn.afterSignIn?.({
+          baseUrl,
+          result,
+          options: decoded,
+          body,
+          fetch: customFetch,
+        })
+      } catch {
+        // the sign-in stands
+      }
+    }
+    return result
   }
 
   const client: BuiltInMfaClient = {
@@ -302,8 +311,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
       const { signal, txPayload } = actionOptions
       const payload = actionOptions.payload || undefined
       let info = await infoFor(actionOptions.session)
-      if (!info.session)
-        throw invalid('no MFA session: call beginFlow first or pass options.session')
+      if (!info.session) throw invalid('no MFA session: call beginFlow or pass options.session')
       if ((spec.kind === 'external' || spec.kind === 'verify') && !payload) {
         throw invalid(`${factor} needs options.payload`)
       }
@@ -328,7 +336,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
         if (res.status === 401) return accept(res.data, info, path)
         const session = isObject(res.data) ? res.data.session : undefined
         if (typeof session !== 'string' || !session) {
-          throw bad('LoginID sent no session for the OTP', `/fido2/v2/mfa/${path}`)
+          throw bad('LoginID sent no OTP session', `/fido2/v2/mfa/${path}`)
         }
         const updated = { ...info, session }
         await save(updated, info.session)

@@ -75,7 +75,7 @@ export function fetchGrantToken<P = unknown>(
     // LoginID-style `{ msgCode }`, or the `{ error: code }` of createExternalAuthHandler.
     const error = (res.data as { error?: unknown } | null)?.error
     const raw = parseAppError(res.data).msgCode ?? (isNonEmptyString(error) ? error : undefined)
-    const msgCode = raw === undefined ? undefined : redact(raw, [session ?? ''])
+    const msgCode = raw && redact(raw, [session ?? ''])
     throw new MfaError(
       'ERR_TOKEN_PROVIDER',
       res.status < 300 ? 'the backend sent no token' : 'the backend refused a grant token',
@@ -83,7 +83,7 @@ export function fetchGrantToken<P = unknown>(
         status: res.status,
         method: 'POST',
         path,
-        ...(msgCode !== undefined && { msgCode }),
+        msgCode,
       },
     )
   }

@@ -28,61 +28,58 @@ export type PasskeyErrorCode = Extract<
 >
 
 /**
- * `ERROR_*` codes by the MfaError code they mean: `@simplewebauthn/browser`'s `WebAuthnError`
- * (CEREMONY_ABORTED, INVALID_DOMAIN, ...) and `@loginid/websdk3` 3.5.0's `PasskeyError`
- * (PASSKEY_ABORTED, DOMAIN_MISMATCH, ...; PROTOCOL.md b.5), whose `name` is left "Error", so
- * the code (or the DOMException in `cause`) is what tells it. Space-separated, without `ERROR_`.
+ * `ERROR_*` codes (without `ERROR_`), in the order of `CODES` below: `@simplewebauthn/browser`'s
+ * `WebAuthnError` (CEREMONY_ABORTED, INVALID_DOMAIN, ...) and `@loginid/websdk3` 3.5.0's
+ * `PasskeyError` (PASSKEY_ABORTED, DOMAIN_MISMATCH, ...; PROTOCOL.md b.5), whose `name` is left
+ * "Error", so the code (or the DOMException in `cause`) is what tells it. One pattern per code,
+ * anchored, so unknown codes (ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY, ...) match none.
  */
-const CODE_TABLE: Record<PasskeyErrorCode, string> = {
-  ERR_PASSKEY_CANCELLED: 'CEREMONY_ABORTED PASSKEY_ABORTED',
-  ERR_PASSKEY_DOMAIN: 'INVALID_DOMAIN INVALID_RP_ID DOMAIN_MISMATCH',
-  ERR_PASSKEY_EXISTS: 'AUTHENTICATOR_PREVIOUSLY_REGISTERED PASSKEY_EXISTS',
-  ERR_PASSKEY_UNSUPPORTED:
-    'AUTHENTICATOR_MISSING_DISCOVERABLE_CREDENTIAL_SUPPORT AUTHENTICATOR_MISSING_USER_VERIFICATION_SUPPORT AUTO_REGISTER_USER_VERIFICATION_FAILURE AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG DISCOVERABLE_CREDENTIALS_UNSUPPORTED USER_VERIFICATION_UNSUPPORTED ALGORITHMS_UNSUPPORTED',
+const CODE_PATTERNS = [
+  /^(CEREMONY|PASSKEY)_ABORTED$/,
+  /^(AUTHENTICATOR_PREVIOUSLY_REGISTERED|PASSKEY_EXISTS)$/,
+  /^(AUTHENTICATOR_MISSING_(DISCOVERABLE_CREDENTIAL|USER_VERIFICATION)_SUPPORT|AUTO_REGISTER_USER_VERIFICATION_FAILURE|AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG|(DISCOVERABLE_CREDENTIALS|USER_VERIFICATION|ALGORITHMS)_UNSUPPORTED)$/,
+  /^(INVALID_DOMAIN|INVALID_RP_ID|DOMAIN_MISMATCH)$/,
   // The relying party's options were wrong, not the user's platform.
-  ERR_PASSKEY_FAILED:
-    'MALFORMED_PUBKEYCREDPARAMS INVALID_USER_ID_LENGTH AUTHENTICATOR_GENERAL_ERROR GENERAL_ERROR AUTHENTICATOR_UNKNOWN_ERROR',
-}
+  /^(MALFORMED_PUBKEYCREDPARAMS|INVALID_USER_ID_LENGTH|(AUTHENTICATOR_)?GENERAL_ERROR|AUTHENTICATOR_UNKNOWN_ERROR)$/,
+]
+
+/** The codes, in the order of `CODE_PATTERNS` and `OUTCOMES`. */
+const CODES: readonly PasskeyErrorCode[] = [
+  'ERR_PASSKEY_CANCELLED',
+  'ERR_PASSKEY_EXISTS',
+  'ERR_PASSKEY_UNSUPPORTED',
+  'ERR_PASSKEY_DOMAIN',
+  'ERR_PASSKEY_FAILED',
+]
 
 /** The `PasskeyError.code` values of `@loginid/websdk3` 3.5.0. */
-const WEBSDK_CODES =
-  ' PASSKEY_ABORTED DISCOVERABLE_CREDENTIALS_UNSUPPORTED USER_VERIFICATION_UNSUPPORTED PASSKEY_EXISTS GENERAL_ERROR ALGORITHMS_UNSUPPORTED DOMAIN_MISMATCH AUTHENTICATOR_UNKNOWN_ERROR '
+const WEBSDK_CODE =
+  /^ERROR_(PASSKEY_(ABORTED|EXISTS)|(DISCOVERABLE_CREDENTIALS|USER_VERIFICATION|ALGORITHMS)_UNSUPPORTED|GENERAL_ERROR|DOMAIN_MISMATCH|AUTHENTICATOR_UNKNOWN_ERROR)$/
 
 /** Whether `code` is one of websdk3 3.5.0's `PasskeyError` codes (`ERROR_PASSKEY_ABORTED`, ...). */
 export function isWebsdkPasskeyCode(code: unknown): boolean {
-  return (
-    typeof code === 'string' &&
-    code.startsWith('ERROR_') &&
-    WEBSDK_CODES.includes(` ${code.slice(6)} `)
-  )
+  return typeof code === 'string' && WEBSDK_CODE.test(code)
 }
 
 /** The MfaError code of an `ERROR_*` code, or undefined. */
 function codeForCode(code: string): PasskeyErrorCode | undefined {
-  if (!code.startsWith('ERROR_')) return undefined
-  const bare = code.slice(6)
-  return (Object.keys(CODE_TABLE) as PasskeyErrorCode[]).find((c) =>
-    CODE_TABLE[c].split(' ').includes(bare),
-  )
+  const bare = code.startsWith('ERROR_') ? code.slice(6) : ''
+  const i = CODE_PATTERNS.findIndex((p) => p.test(bare))
+  return i < 0 ? undefined : CODES[i]
 }
 
 // What @simplewebauthn/browser throws (plain `Error`s) when the platform has no WebAuthn.
-const UNSUPPORTED_MESSAGES = [
-  'WebAuthn is not supported',
-  'does not support WebAuthn autofill',
-  'PublicKeyCredential is not defined',
-  'navigator is not defined',
-]
+const UNSUPPORTED_MESSAGE =
+  /WebAuthn is not supported|does not support WebAuthn autofill|(PublicKeyCredential|navigator) is not defined/
 
-/** How each code ends the sentence "passkey registration / passkey sign-in ...". */
-const OUTCOMES: Record<PasskeyErrorCode, string> = {
-  ERR_PASSKEY_CANCELLED: 'was cancelled or not allowed',
-  ERR_PASSKEY_EXISTS:
-    'was refused: a passkey for this account may already exist on this authenticator',
-  ERR_PASSKEY_UNSUPPORTED: 'is not supported here',
-  ERR_PASSKEY_DOMAIN: 'is not allowed for the relying party on this page',
-  ERR_PASSKEY_FAILED: 'failed',
-}
+/** How each code (in `CODES` order) ends the sentence "passkey registration / sign-in ...". */
+const OUTCOMES = [
+  'was cancelled or not allowed',
+  'was refused: a passkey may already exist on this authenticator',
+  'is not supported here',
+  'is not allowed for the relying party on this page',
+  'failed',
+]
 
 function codeForName(name: string, ceremony: PasskeyCeremony): PasskeyErrorCode {
   switch (name) {
@@ -110,7 +107,7 @@ function classify(error: unknown, ceremony: PasskeyCeremony): PasskeyErrorCode {
     // ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY and unknown codes fall through to the name.
     if (mapped) return mapped
   }
-  if (typeof message === 'string' && UNSUPPORTED_MESSAGES.some((m) => message.includes(m))) {
+  if (typeof message === 'string' && UNSUPPORTED_MESSAGE.test(message)) {
     return 'ERR_PASSKEY_UNSUPPORTED'
   }
   return typeof name === 'string' ? codeForName(name, ceremony) : 'ERR_PASSKEY_FAILED'
@@ -173,7 +170,7 @@ export function toPasskeyError(
 ): MfaError {
   if (error instanceof MfaError) return error
   const code = classify(error, ceremony)
-  let message = `passkey ${ceremony === 'create' ? 'registration' : 'sign-in'} ${OUTCOMES[code]}`
+  let message = `passkey ${ceremony === 'create' ? 'registration' : 'sign-in'} ${OUTCOMES[CODES.indexOf(code)]}`
   if (code === 'ERR_PASSKEY_DOMAIN' && context.rpId !== undefined) {
     message = `${message} (rpId "${context.rpId}")`
   }

@@ -14,20 +14,37 @@ export function codeForStatus(status: number): MfaErrorCode {
 }
 
 /** LoginID's `{ msg, msgCode }` (or `message`) from an error body of any shape. */
-export function parseAppError(data: unknown): { msg?: string; msgCode?: string } {
-  if (typeof data !== 'object' || data === null) return {}
-  const record = data as Record<string, unknown>
-  const msg =
-    typeof record.msg === 'string'
-      ? record.msg
-      : typeof record.message === 'string'
-        ? record.message
-        : undefined
-  const msgCode = typeof record.msgCode === 'string' ? record.msgCode : undefined
-  return { ...(msg !== undefined && { msg }), ...(msgCode !== undefined && { msgCode }) }
+export function parseAppError(data: unknown): {
+  msg?: string | undefined
+  msgCode?: string | undefined
+} {
+  const r = (data ?? {}) as Record<string, unknown>
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+  const msg = text(r.msg) ?? text(r.message)
+  const msgCode = text(r.msgCode)
+  return { msg, msgCode }
 }
 
 /** Where a request went, for error context. Never a header. */
+/**
+ * The error for an HTTP error status: LoginID's `msg` (or a text body) and `msgCode`, bounded and
+ * redacted (`secrets` are what was sent: a session, a token, a code).
+ */
+export function statusError(
+  status: number,
+  data: unknown,
+  secrets?: readonly string[],
+  where: { method?: string; path?: string } = {},
+): MfaError {
+  const { msg, msgCode } = parseAppError(data)
+  const text = msg ?? (typeof data === 'string' && data ? data : `HTTP ${status}`)
+  return new MfaError(codeForStatus(status), redact(text, secrets), {
+    ...where,
+    status,
+    msgCode: msgCode && redact(msgCode, secrets),
+  })
+}
+
 export interface RequestContext {
   method: string
   path: string
@@ -85,15 +102,7 @@ export function toMfaError(error: unknown, ctx: RequestContext): MfaError {
     return new MfaError('ERR_ABORTED', 'the request was aborted', where)
   }
   const status = err?.status ?? err?.statusCode
-  if (typeof status === 'number') {
-    const { msg, msgCode } = parseAppError(err.data)
-    const text = msg ?? (typeof err.data === 'string' && err.data ? err.data : `HTTP ${status}`)
-    return new MfaError(codeForStatus(status), redact(text, ctx.secrets), {
-      ...where,
-      status,
-      ...(msgCode !== undefined && { msgCode: redact(msgCode, ctx.secrets) }),
-    })
-  }
+  if (typeof status === 'number') return statusError(status, err.data, ctx.secrets, where)
   // A network failure: keep only the low-level cause (a TypeError / system error), never the
   // ofetch error object, which references the request options and their headers.
   const low =

@@ -66,16 +66,19 @@ export interface MfaErrorOptions {
   /** The underlying error (a network failure, a DOMException, a callback's throw). */
   cause?: unknown
   /** HTTP status of the LoginID (or app backend) response, when there was one. */
-  status?: number
+  status?: number | undefined
   /** LoginID's `msgCode` from an `{ msg, msgCode }` error body, when there was one. */
-  msgCode?: string
+  msgCode?: string | undefined
   /** HTTP method of the failed request. */
-  method?: string
+  method?: string | undefined
   /** Path of the failed request, without query string or host (e.g. `/fido2/v2/mfa/begin`). */
-  path?: string
+  path?: string | undefined
 }
 
 const PREFIX = '[loginid-mfa-flow]'
+
+/** The optional fields an MfaError copies from its options, in `toJSON` order. */
+const FIELDS = ['status', 'msgCode', 'method', 'path'] as const
 
 /**
  * The one error class of this library. `code` says what happened; for HTTP failures `status`,
@@ -114,33 +117,25 @@ export class MfaError extends Error {
   declare readonly path?: string
 
   constructor(code: MfaErrorCode, message: string, options: MfaErrorOptions = {}) {
-    const where = options.method && options.path ? ` ${options.method} ${options.path}:` : ''
-    const http = [options.status, options.msgCode].filter(
-      (part) => part !== undefined && part !== '',
-    )
-    const detail = http.length > 0 ? ` ${http.join(' ')}:` : ''
+    const { cause, status, msgCode, method, path } = options
+    const http = [status, msgCode].filter((part) => part !== undefined && part !== '')
     super(
-      `${PREFIX}${where}${detail} ${message}`,
-      options.cause === undefined ? undefined : { cause: options.cause },
+      `${PREFIX}${method && path ? ` ${method} ${path}:` : ''}${http.length ? ` ${http.join(' ')}:` : ''} ${message}`,
+      cause === undefined ? undefined : { cause },
     )
     this.code = code
-    if (options.status !== undefined) this.status = options.status
-    if (options.msgCode !== undefined) this.msgCode = options.msgCode
-    if (options.method !== undefined) this.method = options.method
-    if (options.path !== undefined) this.path = options.path
+    for (const key of FIELDS)
+      if (options[key] !== undefined) Object.assign(this, { [key]: options[key] })
   }
 
-  /** A JSON view without `cause` (which may be an arbitrary object) and without any header. */
   toJSON(): Record<string, unknown> {
-    return {
+    const json: Record<string, unknown> = {
       name: this.name,
       code: this.code,
       message: this.message,
-      ...(this.status !== undefined && { status: this.status }),
-      ...(this.msgCode !== undefined && { msgCode: this.msgCode }),
-      ...(this.method !== undefined && { method: this.method }),
-      ...(this.path !== undefined && { path: this.path }),
     }
+    for (const key of FIELDS) if (this[key] !== undefined) json[key] = this[key]
+    return json
   }
 }
 

@@ -36,7 +36,7 @@ export function factorOf(name: unknown): FactorSpec | undefined {
 }
 
 /** Factor names that can be `nextAction`, highest priority first. */
-export const NEXT_ACTION_PRIORITY: readonly MfaFactorName[] = (
+export const NEXT_ACTION_PRIORITY: readonly MfaFactorName[] = /* @__PURE__ */ (
   Object.keys(FACTORS) as MfaFactorName[]
 )
   .filter((name) => FACTORS[name].priority !== undefined)

@@ -34,7 +34,9 @@ export type MfaFactorName =
  *   (MFA_FACTOR_NAMES as readonly string[]).includes(name)
  * ```
  */
-export const MFA_FACTOR_NAMES: readonly MfaFactorName[] = Object.keys(FACTORS) as MfaFactorName[]
+export const MFA_FACTOR_NAMES: readonly MfaFactorName[] = /* @__PURE__ */ Object.keys(
+  FACTORS,
+) as MfaFactorName[]
 
 /** Whether LoginID's flow is a sign-in or a sign-up. */
 export type MfaFlow = 'signIn' | 'signUp'
@@ -205,6 +207,28 @@ export interface WebAuthnAdapter {
     signal?: AbortSignal,
     extra?: { autoFill?: boolean },
   ): Promise<PasskeyAssertionResult>
+  /**
+   * Optional: called by the built-in client, not awaited, after LoginID accepts a passkey
+   * assertion (`passkey:auth`, `passkey:tx`; `result.accessToken` is set when the flow
+   * completed), as `LoginIDMfa` does. `browserWebAuthn` lists the user's
+   * passkeys and calls `PublicKeyCredential.signalAllAcceptedCredentials` where the browser has
+   * it. Must not throw; whatever it does never delays or fails the run.
+   */
+  afterSignIn?(info: PasskeySignIn): void
+}
+
+/** What {@link WebAuthnAdapter.afterSignIn} gets. Holds the access token: never log it. */
+export interface PasskeySignIn {
+  /** LoginID's base URL (no trailing slash). */
+  baseUrl: string
+  /** The completed result (its `accessToken` authorises `GET /fido2/v2/passkeys`). */
+  result: MfaSessionResult
+  /** The request options of the ceremony (their `rpId`). */
+  options: Record<string, unknown>
+  /** What was sent to LoginID: `{ assertionResult }` (its `userHandle`). */
+  body: unknown
+  /** The `fetch` the client was created with, if any. */
+  fetch?: typeof fetch | undefined
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // `PasskeyError { code, cause }` whose `name` is left "Error", and `AbortError`.
 import { MfaError } from '../../shared/errors.js'
 import type { MfaFactorName } from '../../shared/protocol.js'
-import { codeForStatus, parseAppError, redact } from '../../internal/http.js'
+import { redact, statusError } from '../../internal/http.js'
 import { isRecord } from '../../internal/guards.js'
 import { isWebsdkPasskeyCode, toPasskeyError } from '../webauthn-errors.js'
 
@@ -62,12 +62,7 @@ export function normalize(error: unknown, action?: MfaFactorName): MfaError {
   } | null
   if (typeof e?.status === 'number') {
     const auth = e.request?.headers?.Authorization ?? e.request?.headers?.authorization
-    const secrets = typeof auth === 'string' ? [auth] : []
-    const { msg, msgCode } = parseAppError(e.body ?? e.data)
-    return new MfaError(codeForStatus(e.status), redact(msg ?? `HTTP ${e.status}`, secrets), {
-      status: e.status,
-      ...(msgCode !== undefined && { msgCode: redact(msgCode, secrets) }),
-    })
+    return statusError(e.status, e.body ?? e.data, typeof auth === 'string' ? [auth] : [])
   }
   const passkey = action?.startsWith('passkey:') ? asPasskeyFailure(error, action) : undefined
   if (passkey) return passkey

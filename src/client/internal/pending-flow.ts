@@ -4,6 +4,8 @@
 import { MfaError } from '../../shared/errors.js'
 import type { MfaFactorName, MfaFlow } from '../../shared/protocol.js'
 import { MFA_FACTOR_NAMES } from '../../shared/protocol.js'
+import { isNonEmptyString, isRecord } from '../../internal/guards.js'
+import { isStorage } from './storage.js'
 import type { ExternalAuthReason, MfaStep, MfaStorage } from '../types.js'
 
 /** The default storage key of the suspended flow. */
@@ -33,12 +35,7 @@ const storageError = (cause: unknown, what = 'the pending-flow storage failed'):
 /** The given storage (checked: ERR_INVALID_ARGUMENT), else `sessionStorage` when it exists. */
 export function pendingStorage(storage: MfaStorage | undefined): MfaStorage {
   if (storage !== undefined) {
-    if (
-      (['getItem', 'setItem', 'removeItem'] as const).every(
-        (m) => typeof storage?.[m] === 'function',
-      )
-    )
-      return storage
+    if (isStorage(storage)) return storage
     throw new MfaError('ERR_INVALID_ARGUMENT', 'storage must have getItem, setItem and removeItem')
   }
   try {
@@ -73,7 +70,7 @@ export const MAX_PENDING_AGE_MS = 15 * 60_000
 export function randomNonce(): string {
   const crypto = globalThis.crypto as Crypto | undefined
   if (typeof crypto?.getRandomValues !== 'function') {
-    throw storageError(undefined, 'crypto.getRandomValues is unavailable: no nonce for a redirect')
+    throw storageError(undefined, 'no crypto.getRandomValues for a redirect nonce')
   }
   const random = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
     b.toString(16).padStart(2, '0'),
@@ -120,10 +117,7 @@ export function sameNonce(saved: string, returned: unknown): boolean {
   return diff === 0 && saved.length > 0
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 const isName = (v: unknown): v is MfaFactorName => MFA_FACTOR_NAMES.includes(v as MfaFactorName)
-const isText = (v: unknown): v is string => typeof v === 'string' && v !== ''
 
 /** A stored string as a snapshot, or undefined when it is not one (corrupt, other version). */
 export function parseSnapshot(raw: string | null | undefined): PendingFlowSnapshot | undefined {
@@ -135,16 +129,16 @@ export function parseSnapshot(raw: string | null | undefined): PendingFlowSnapsh
   }
   // Enough to drive on safely; a corrupt or foreign entry is treated as none.
   const ok =
-    isObject(s) &&
+    isRecord(s) &&
     s.v === 1 &&
-    isText(s.nonce) &&
+    isNonEmptyString(s.nonce) &&
     Number.isFinite(s.expiresAt) &&
-    isText(s.session) &&
-    isText(s.username) &&
+    isNonEmptyString(s.session) &&
+    isNonEmptyString(s.username) &&
     REASONS.includes(s.reason as string) &&
     Array.isArray(s.factors) &&
-    s.factors.every((f) => isObject(f) && isName(f.type)) &&
+    s.factors.every((f) => isRecord(f) && isName(f.type)) &&
     Array.isArray(s.steps) &&
-    s.steps.every((step) => isObject(step) && isName(step.action) && (step.attempt as number) > 0)
+    s.steps.every((step) => isRecord(step) && isName(step.action) && (step.attempt as number) > 0)
   return ok ? (s as unknown as PendingFlowSnapshot) : undefined
 }

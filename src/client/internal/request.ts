@@ -27,7 +27,7 @@ export interface JsonResponse {
 export function abortError(signal: AbortSignal, path?: string): MfaError {
   return signal.reason instanceof MfaError
     ? signal.reason
-    : new MfaError('ERR_ABORTED', 'the request was aborted', path ? { method: 'POST', path } : {})
+    : new MfaError('ERR_ABORTED', 'the request was aborted', { method: path && 'POST', path })
 }
 
 /**

@@ -21,7 +21,7 @@ interface TrustRecord {
 const request = <T>(req: IDBRequest<T>): Promise<T> =>
   new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result)
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'))
+    req.onerror = () => reject(req.error)
   })
 
 /** 25 characters of [A-Z0-9], as the SDK's ids. */
@@ -44,8 +44,8 @@ function openStore(idb: IDBFactory): Promise<IDBDatabase> {
       store.createIndex('appId_username', ['appId', 'username'])
     }
     req.onsuccess = () => resolve(req.result)
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'))
-    req.onblocked = () => reject(new Error('IndexedDB open blocked'))
+    req.onerror = () => reject(req.error)
+    req.onblocked = () => reject(req.error) // any failure means no Trust ID
   })
 }
 

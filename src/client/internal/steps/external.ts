@@ -132,11 +132,12 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
       if (error.status !== 401 || SESSION_CODES.includes(msgCode)) throw error
       // One automatic retry with a fresh token when LoginID says the token expired.
       if (!retried && msgCode.includes('expired')) continue
+      const { msgCode: code, method, path } = error
       throw new MfaError('ERR_TOKEN_REJECTED', 'LoginID rejected the grant token', {
         status: 401,
-        ...(error.msgCode !== undefined && { msgCode: error.msgCode }),
-        ...(error.method !== undefined && { method: error.method }),
-        ...(error.path !== undefined && { path: error.path }),
+        msgCode: code,
+        method,
+        path,
       })
     }
     return { type: 'next', result }

@@ -3,7 +3,8 @@
 import { MfaError, isMfaError } from '../../../shared/errors.js'
 import type { MfaErrorCode } from '../../../shared/errors.js'
 import type { MfaFactorName, MfaSessionResult } from '../../../shared/protocol.js'
-import { assertNever, factorOf } from '../../../shared/factors.js'
+import { factorOf } from '../../../shared/factors.js'
+import type { FactorKind } from '../../../shared/factors.js'
 import { isNonEmptyString } from '../../../internal/guards.js'
 import { guard } from '../run-scope.js'
 import { safeCause } from '../normalize.js'
@@ -12,21 +13,19 @@ import { passkeyStep } from './passkey.js'
 import { externalStep } from './external.js'
 import { otpStep } from './otp.js'
 
+/** The step of each kind; a mapped type, so a new kind is a compile error here until it has one. */
+const STEPS: { readonly [K in FactorKind]: Step | undefined } = {
+  passkey: passkeyStep,
+  otp: otpStep,
+  external: externalStep,
+  verify: undefined, // `otp:verify` is part of an `otp:*` step
+}
+
 /** The step for a factor, by its kind. `verify` (otp:verify) only runs inside an OTP step. */
 export function stepFor(action: MfaFactorName): Step {
-  const kind = factorOf(action)!.kind
-  switch (kind) {
-    case 'passkey':
-      return passkeyStep
-    case 'otp':
-      return otpStep
-    case 'external':
-      return externalStep
-    case 'verify':
-      throw new MfaError('ERR_UNSUPPORTED_ACTION', `${action} cannot be started by itself`)
-    default:
-      return assertNever(kind)
-  }
+  const step = STEPS[factorOf(action)!.kind]
+  if (!step) throw new MfaError('ERR_UNSUPPORTED_ACTION', `${action} cannot be started by itself`)
+  return step
 }
 
 const isToken = (t: unknown): boolean => t === undefined || isNonEmptyString(t)
@@ -83,7 +82,7 @@ export async function pickAction(
     const unknown = result.remainingFactors.find((f) => !factorOf(f.type))
     if (unknown)
       throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(unknown.type)}"`)
-    throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action but the flow is incomplete')
+    throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action')
   }
   if (!factorOf(name))
     throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(name)}"`)

@@ -55,8 +55,8 @@ export async function otpStep<P>(ctx: StepContext<P>): Promise<StepOutcome> {
       if (!wrong) throw error
       if (codeAttempt >= maxAttempts) {
         throw new MfaError('ERR_OTP_FAILED', `no valid code after ${maxAttempts} attempts`, {
-          status: error.status as number,
-          ...(error.msgCode !== undefined && { msgCode: error.msgCode }),
+          status: error.status,
+          msgCode: error.msgCode,
         })
       }
     }
