@@ -15,7 +15,9 @@ const hash = createHash('sha256')
   .digest('hex')
 
 if (!existsSync(node22) || !existsSync(marker) || readFileSync(marker, 'utf8').trim() !== hash) {
-  console.error('with-node22: installing the pinned runtimes (npm ci --ignore-scripts in runtimes/)')
+  console.error(
+    'with-node22: installing the pinned runtimes (npm ci --ignore-scripts in runtimes/)',
+  )
   const install = spawnSync(
     'npm',
     ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
