@@ -7,8 +7,7 @@ import type { JSONWebKeySet, JWSHeaderParameters, FlattenedJWSInput, CryptoKey }
 import { MfaError } from '../../shared/errors.js'
 import { codeForStatus, toMfaError } from '../../internal/http.js'
 import { readResponseText } from '../../internal/read-body.js'
-import { loadRawFetch } from './ofetch-raw.js'
-import type { RawFetch } from './ofetch-raw.js'
+import { globalRawFetch } from './ofetch-raw.js'
 
 export const JWKS_PATH = '/fido2/v2/.well-known/jwks.json'
 /** At most one JWKS fetch per base URL in this window, whatever its outcome. */
@@ -95,8 +94,6 @@ function refresh(baseUrl: string, s: JwksState): Promise<void> {
   return s.pending
 }
 
-let rawFetch: Promise<RawFetch> | undefined
-
 /**
  * GET the key set through ofetch over the global fetch (looked up now): no redirects, a timer
  * raced, a body cap.
@@ -114,11 +111,7 @@ async function fetchJwks(url: string): Promise<JSONWebKeySet> {
     let response: Response
     let fetchFailed: { error: unknown } | undefined
     try {
-      rawFetch ??= loadRawFetch(undefined).catch((error: unknown) => {
-        rawFetch = undefined
-        throw error
-      })
-      const fetchRaw = await rawFetch
+      const fetchRaw = await globalRawFetch()
       response = await fetchRaw(url, {
         headers: { Accept: 'application/json' },
         signal: controller.signal,

@@ -36,3 +36,14 @@ export async function loadRawFetch(customFetch: typeof fetch | undefined): Promi
   )
   return (url, options) => $fetch.raw(url, { ...options, responseType: 'stream' })
 }
+
+let globalRaw: Promise<RawFetch> | undefined
+
+/** {@link loadRawFetch} over the global `fetch`, loaded once (again after a failed load). */
+export function globalRawFetch(): Promise<RawFetch> {
+  globalRaw ??= loadRawFetch(undefined).catch((error: unknown) => {
+    globalRaw = undefined
+    throw error
+  })
+  return globalRaw
+}

@@ -3,8 +3,7 @@
 import { readBodyText } from '../../../internal/read-body.js'
 import { MfaError } from '../../../shared/errors.js'
 import type { DoctorCheckStatus } from '../../doctor.js'
-import { loadRawFetch } from '../ofetch-raw.js'
-import type { RawFetch } from '../ofetch-raw.js'
+import { globalRawFetch } from '../ofetch-raw.js'
 
 /** What one check decides. */
 export interface CheckOutcome {
@@ -117,8 +116,6 @@ export async function readAnswer(
   }
 }
 
-let rawFetch: Promise<RawFetch> | undefined
-
 /**
  * Send one request to `baseUrl + path` with the run's time limit. A network failure or timeout is
  * a value; the caller's abort is thrown as `ERR_ABORTED`.
@@ -136,11 +133,7 @@ export async function request(
   const combined = signal === undefined ? timer.signal : AbortSignal.any([signal, timer.signal])
   let fetchFailed: { error: unknown } | undefined
   try {
-    rawFetch ??= loadRawFetch(undefined).catch((error: unknown) => {
-      rawFetch = undefined
-      throw error
-    })
-    const fetchRaw = await rawFetch
+    const fetchRaw = await globalRawFetch()
     // ofetch over the global fetch, as the management client: no redirect followed, no status
     // thrown, the body left for readAnswer.
     const response = await fetchRaw(`${baseUrl}${path}`, {
