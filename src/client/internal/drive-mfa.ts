@@ -102,9 +102,7 @@ export async function driveMfa<P>(
         steps,
         issuedAt,
         passkeyFailed,
-        get signal() {
-          return signal()
-        },
+        signal,
         aborted: () => live().aborted,
         takeResume() {
           const taken = resume

@@ -9,7 +9,15 @@ import type { MfaStorage, RunMfaOptions } from '../types.js'
 export type DriveOptions<P> = Omit<RunMfaOptions<P>, 'username' | 'beginOptions'>
 
 /** The shared options, checked, with their defaults applied. */
-export interface DriveSettings<P> extends Omit<DriveOptions<P>, 'pendingFlowStorage'> {
+export interface DriveSettings<P> {
+  client: DriveOptions<P>['client']
+  otp: DriveOptions<P>['otp'] | undefined
+  signal: DriveOptions<P>['signal'] | undefined
+  externalAuthenticator: DriveOptions<P>['externalAuthenticator'] | undefined
+  tokenProvider: DriveOptions<P>['tokenProvider'] | undefined
+  chooseAction: DriveOptions<P>['chooseAction'] | undefined
+  onEvent: DriveOptions<P>['onEvent'] | undefined
+  passkey: NonNullable<DriveOptions<P>['passkey']>
   maxSteps: number
   maxAttempts: number
   stepMs: number | undefined
@@ -75,8 +83,15 @@ export function driveSettings<P>(options: DriveOptions<P>): DriveSettings<P> {
       `resumeTtlMs must be a positive number of milliseconds up to ${MAX_RESUME_TTL_MS}`,
     )
   }
+  // An explicit object, not `{ ...options }`: one stable shape per run, no copy of unknown keys.
   return {
-    ...options,
+    client,
+    otp,
+    signal,
+    externalAuthenticator: options.externalAuthenticator,
+    tokenProvider: options.tokenProvider,
+    chooseAction: options.chooseAction,
+    onEvent: options.onEvent,
     passkey,
     maxSteps,
     maxAttempts,

@@ -35,10 +35,11 @@ export interface StepContext<P = unknown> {
   /** Whether a passkey failed earlier in this run (the external step's `reason`). */
   readonly passkeyFailed: boolean
   /**
-   * Aborts when the run is aborted, a deadline passes, or the step ends. Made on first read: pass
-   * it on through a getter, so a step whose callbacks never read it costs no AbortController.
+   * Aborts when the run is aborted, a deadline passes, or the step ends. Made on first call: pass
+   * it on through a getter, so a step whose callbacks never read it costs no AbortController. A
+   * method, not a getter: a getter closure per step gives every step context its own hidden class.
    */
-  readonly signal: AbortSignal
+  signal(): AbortSignal
   /** Whether the step was aborted (the run's abort, a deadline), without making `signal`. */
   aborted(): boolean
   /** Take the resume request, once (`resumeMfa`'s proof for the first external step). */

@@ -88,7 +88,7 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
     const full: ExternalAuthContext = {
       ...shared,
       get signal() {
-        return ctx.signal
+        return ctx.signal()
       },
       get resumeNonce() {
         return (nonce ??= randomNonce())
@@ -115,7 +115,7 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
         ...shared,
         proof: proof as P,
         get signal() {
-          return ctx.signal
+          return ctx.signal()
         },
       }),
     )

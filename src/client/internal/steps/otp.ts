@@ -35,7 +35,7 @@ export async function otpStep<P>(ctx: StepContext<P>): Promise<StepOutcome> {
         attempt: codeAttempt,
         resend: request,
         get signal() {
-          return ctx.signal
+          return ctx.signal()
         },
       }),
     )
