@@ -78,7 +78,7 @@ describe('toNodeListener: streaming a Fetch handler', () => {
     const payload = bytes(8 * 1024 * 1024)
     const url = await serve(
       async () =>
-        new Response(payload, {
+        new Response(new Uint8Array(payload), {
           status: 200,
           headers: { 'content-type': 'application/octet-stream' },
         }),
