@@ -141,6 +141,8 @@ function writeError(res: ServerResponse, status: number, code: string, allow?: s
     Connection: 'close',
   }
   if (allow !== undefined) headers.Allow = allow
+  // Nothing the failed handler had set (a cookie, say) may ride along on the error answer.
+  for (const name of res.getHeaderNames()) res.removeHeader(name)
   const body = `{"error":"${code}"}`
   headers['Content-Length'] = String(body.length)
   res.writeHead(status, headers)
