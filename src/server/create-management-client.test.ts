@@ -1,9 +1,9 @@
-import { inspect } from 'node:util'
 import { http, HttpResponse, delay } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MfaError } from '../shared/errors.js'
 import { VERSION } from '../shared/version.js'
+import { exposed } from '../../test/support/mfa-errors.js'
 import { createManagementClient } from './create-management-client.js'
 
 const BASE = 'https://app1.api.loginid.test'
@@ -18,24 +18,6 @@ afterAll(() => server.close())
 
 function client(extra: Partial<Parameters<typeof createManagementClient>[0]> = {}) {
   return createManagementClient({ baseUrl: BASE, apiKey: API_KEY, retryDelayMs: 1, ...extra })
-}
-
-/** Everything an error exposes, nested causes included. */
-function exposed(error: unknown): string {
-  // What console.log / a logger prints: own properties of every error in the chain.
-  const parts: string[] = [inspect(error, { depth: 20 })]
-  let current: unknown = error
-  for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
-    parts.push(String(current))
-    if (current instanceof Error) parts.push(current.message, current.stack ?? '')
-    try {
-      parts.push(JSON.stringify(current))
-    } catch {
-      parts.push('[unserializable]')
-    }
-    current = (current as { cause?: unknown }).cause
-  }
-  return parts.join('\n')
 }
 
 async function failure(promise: Promise<unknown>): Promise<MfaError> {

@@ -1,8 +1,6 @@
 // Shared pieces of the server attack-matrix tests: a hostile answer that never ends, and the
 // MfaError a promise rejects with.
 import type { ServerResponse } from 'node:http'
-import { expect } from 'vitest'
-import { MfaError } from '../../src/server.js'
 
 /**
  * Write 64 KiB chunks of spaces after `prefix` for as long as the peer reads (up to 512 MiB):
@@ -23,12 +21,4 @@ export function pumpEndless(res: ServerResponse, prefix: string): () => number {
   return () => sent
 }
 
-/** The MfaError `promise` rejects with (fails the test when it resolves or throws another). */
-export async function failure(promise: Promise<unknown>): Promise<MfaError> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(error).toBeInstanceOf(MfaError)
-  return error as MfaError
-}
+export { failure } from '../support/mfa-errors.js'
