@@ -5,7 +5,7 @@
  * @module
  */
 import { driveMfa, invalid } from './internal/drive-mfa.js'
-import { guard } from './internal/run-scope.js'
+import { guard, neverSignal } from './internal/run-scope.js'
 import type { RunMfaOptions, RunMfaResult } from './types.js'
 
 /**
@@ -86,6 +86,13 @@ export async function runMfa<P = unknown>(options: RunMfaOptions<P>): Promise<Ru
   }
   return driveMfa(options, async (signal) => ({
     username,
-    result: await guard(signal, () => client.beginFlow(username, { ...beginOptions, signal })),
+    // A run that can never abort passes no signal (as `perform` does): the client adds no abort
+    // listener, and a fetch-based client builds no linked signal for its Request.
+    result: await guard(signal, () =>
+      client.beginFlow(
+        username,
+        signal === neverSignal() ? beginOptions : { ...beginOptions, signal },
+      ),
+    ),
   }))
 }

@@ -4,7 +4,11 @@
 // factor (steps/*.ts, chosen by the factor's kind in shared/factors.ts) until LoginID returns
 // tokens or an external step suspends the run with `ctx.redirect`.
 import { MfaError } from '../../shared/errors.js'
-import type { MfaFactorName, MfaSessionResult } from '../../shared/protocol.js'
+import type {
+  MfaFactorName,
+  MfaPerformActionOptions,
+  MfaSessionResult,
+} from '../../shared/protocol.js'
 import { guard, neverSignal, openScope, runScope } from './run-scope.js'
 import type { RunScope } from './run-scope.js'
 import { normalize } from './normalize.js'
@@ -109,15 +113,13 @@ export async function driveMfa<P>(
           resume = undefined
           return taken
         },
-        perform: (factor, extra = {}) => {
+        perform: (factor, extra) => {
           const s = live()
-          return guard(s, () =>
-            client.performAction(factor, {
-              ...(current.session && { session: current.session }),
-              ...(s !== neverSignal() && { signal: s }),
-              ...extra,
-            }),
-          ).then(check)
+          const opts: MfaPerformActionOptions = {}
+          if (current.session) opts.session = current.session
+          if (s !== neverSignal()) opts.signal = s
+          if (extra) Object.assign(opts, extra)
+          return guard(s, () => client.performAction(factor, opts)).then(check)
         },
         callback: (code, message, fn) => callApp(live(), code, message, fn),
       }

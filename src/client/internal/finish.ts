@@ -11,21 +11,20 @@ export function toCompletion(
   username: string,
   steps: MfaStep[],
 ): { summary: MfaCompletionSummary; completion: MfaCompletion } {
+  // Explicit assignments, not conditional spreads: this runs once per run, on the hot path.
   const summary: MfaCompletionSummary = {
     status: 'complete',
     username: result.username ?? username,
     steps,
-    ...(result.deviceId && { deviceId: result.deviceId }),
-    ...(result.flow && { flow: result.flow }),
-    ...(result.passkeyCredential && { passkeyCredential: result.passkeyCredential }),
   }
-  const completion: MfaCompletion = {
-    ...summary,
-    ...(result.accessToken && { accessToken: result.accessToken }),
-    ...(result.idToken && { idToken: result.idToken }),
-    ...(result.refreshToken && { refreshToken: result.refreshToken }),
-    ...(result.payloadSignature && { payloadSignature: result.payloadSignature }),
-  }
+  if (result.deviceId) summary.deviceId = result.deviceId
+  if (result.flow) summary.flow = result.flow
+  if (result.passkeyCredential) summary.passkeyCredential = result.passkeyCredential
+  const completion: MfaCompletion = { ...summary }
+  if (result.accessToken) completion.accessToken = result.accessToken
+  if (result.idToken) completion.idToken = result.idToken
+  if (result.refreshToken) completion.refreshToken = result.refreshToken
+  if (result.payloadSignature) completion.payloadSignature = result.payloadSignature
   return { summary, completion }
 }
 
