@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { MfaError } from '../shared/errors.js'
+import { MfaError, invalidArgument } from '../shared/errors.js'
 import type {
   MfaActionBody,
   MfaBody,
@@ -32,7 +32,7 @@ import { toPasskeyError } from './webauthn-errors.js'
 import type { BuiltInMfaClient, CreateMfaClientOptions } from './types.js'
 
 const MAX_SESSIONS = 32
-const invalid = (message: string): MfaError => new MfaError('ERR_INVALID_ARGUMENT', message)
+const invalid = invalidArgument
 const bad = (message: string, path?: string): MfaError =>
   new MfaError('ERR_BAD_RESPONSE', message, { method: path && 'POST', path })
 

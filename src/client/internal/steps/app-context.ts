@@ -41,7 +41,7 @@ const issued = new WeakMap<object, ExternalContext>()
 /** The external authenticator's context: adds `resumeNonce` (made on first read) and `redirect`. */
 export class ExternalContext extends AppContext {
   #nonce: string | undefined
-  readonly redirect: (url: string | URL, state?: unknown) => ExternalRedirectRequest
+  declare readonly redirect: (url: string | URL, state?: unknown) => ExternalRedirectRequest
 
   constructor(step: SignalSource, fields: object) {
     super(step, fields)
@@ -58,6 +58,7 @@ export class ExternalContext extends AppContext {
 
   /** Whether `proof` is a redirect request this context's `redirect` returned. */
   static issuedBy(ctx: ExternalContext, proof: unknown): proof is ExternalRedirectRequest {
-    return typeof proof === 'object' && proof !== null && issued.get(proof) === ctx
+    // WeakMap#get answers undefined for a primitive key.
+    return issued.get(proof as object) === ctx
   }
 }

@@ -78,12 +78,9 @@ export async function pickAction(
       })
     }
   }
-  if (name === undefined) {
-    const unknown = result.remainingFactors.find((f) => !factorOf(f.type))
-    if (unknown)
-      throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(unknown.type)}"`)
-    throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action')
-  }
+  // No next action: a factor this package does not know is why, if LoginID offers one.
+  name ??= result.remainingFactors.find((f) => !factorOf(f.type))?.type
+  if (name === undefined) throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action')
   if (!factorOf(name))
     throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(name)}"`)
   return name as MfaFactorName
