@@ -90,7 +90,7 @@ export async function runMfa<P = unknown>(options: RunMfaOptions<P>): Promise<Ru
     result: await guard(signal, () =>
       client.beginFlow(
         username,
-        signal === neverSignal() ? beginOptions : { ...beginOptions, signal },
+        signal === neverSignal() ? beginOptions : Object.assign({}, beginOptions, { signal }),
       ),
     ),
   }))

@@ -15,7 +15,7 @@ import { normalize } from './normalize.js'
 import { driveSettings, invalid } from './options.js'
 import type { DriveOptions } from './options.js'
 import type { ResumeRequest, StepContext, StepOutcome } from './steps/context.js'
-import { callApp, check, pickAction, stepFor } from './steps/index.js'
+import { callApp, check, chosenAction, stepFor, validAction } from './steps/index.js'
 import { saveSuspension, toCompletion } from './finish.js'
 import type { MfaEvent, MfaStep, RunMfaResult } from '../types.js'
 
@@ -83,7 +83,13 @@ export async function driveMfa<P>(
       if (steps.length >= maxSteps) {
         throw new MfaError('ERR_MAX_STEPS', `the flow did not complete within ${maxSteps} steps`)
       }
-      action = forced ?? (await pickAction(result, chooseAction, run.signal))
+      // Without chooseAction no await here: LoginID's nextAction is taken as is, then checked.
+      action =
+        forced ??
+        validAction(
+          result,
+          chooseAction ? await chosenAction(result, chooseAction, run.signal) : result.nextAction,
+        )
       forced = undefined
       const name = action
       attempt = attempts[name] = (attempts[name] ?? 0) + 1

@@ -3,7 +3,8 @@
 // first read, so a callback that never reads it costs no AbortController. Made lazy by getters on
 // a class prototype, never by getters in an object literal: a literal's getter closures are part
 // of each object's hidden class, so every context got its own (about 10 µs per object in V8, most
-// of the driver's overhead; see docs/performance.md). The data fields stay own, enumerable
+// of the driver's overhead; see docs/performance.md). Fields are copied with Object.assign, never
+// `{ ...fields, more }`: in V8 each property after a spread in a literal costs ~1 µs. The data fields stay own, enumerable
 // properties; `redirect` stays an own function, so it works destructured.
 import type { ExternalRedirectRequest } from '../../types.js'
 import { randomNonce } from '../pending-flow.js'
@@ -17,9 +18,9 @@ interface SignalSource {
 export class AppContext {
   readonly #step: SignalSource
 
-  constructor(step: SignalSource, fields: object) {
+  constructor(step: SignalSource, fields: object, extra?: object) {
     this.#step = step
-    Object.assign(this, fields)
+    Object.assign(this, fields, extra)
   }
 
   /** Aborts when the run is aborted, a deadline passes, or the step ends. */
@@ -29,11 +30,12 @@ export class AppContext {
 }
 
 /** A callback's context: `fields` plus a lazy `signal`. */
-export const appContext = <T extends object>(
+export const appContext = <T extends object, E extends object = object>(
   step: SignalSource,
   fields: T,
-): T & { readonly signal: AbortSignal } =>
-  new AppContext(step, fields) as unknown as T & { readonly signal: AbortSignal }
+  extra?: E,
+): T & E & { readonly signal: AbortSignal } =>
+  new AppContext(step, fields, extra) as unknown as T & E & { readonly signal: AbortSignal }
 
 /** The redirect requests each external context issued (to tell one from a proof). */
 const issued = new WeakMap<object, ExternalContext>()

@@ -97,7 +97,7 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
   }
   for (let retried = false; ; retried = true) {
     const token = await ctx.callback('ERR_TOKEN_PROVIDER', 'the token provider failed', () =>
-      tokenProvider(appContext(ctx, { ...shared, proof: proof as P })),
+      tokenProvider(appContext(ctx, shared, { proof: proof as P })),
     )
     if (typeof token !== 'string' || !token) {
       throw new MfaError('ERR_TOKEN_PROVIDER', 'the token provider returned no token')
