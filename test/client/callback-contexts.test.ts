@@ -115,3 +115,37 @@ describe('callback contexts', () => {
     expect(signals[0]?.aborted).toBe(true)
   })
 })
+
+describe('a passkey error told by its ERROR_* code alone', () => {
+  // An app's own client (no LoginIDMfa, no built-in client) that rethrows a library's error with
+  // a known code but a plain name and no DOMException cause.
+  const passkeyFirst = {
+    isComplete: false,
+    remainingFactors: [
+      { type: 'passkey:auth', label: 'Passkey', value: 'opts' },
+      { type: 'external', label: 'Other' },
+    ],
+    nextAction: 'passkey:auth',
+    session: 'sess-1',
+    flow: 'signIn',
+  } as const
+  it.each([
+    ['ERROR_INVALID_DOMAIN', 'ERR_PASSKEY_DOMAIN'],
+    ['ERROR_CEREMONY_ABORTED', 'ERR_PASSKEY_CANCELLED'],
+    ['ERROR_PASSKEY_EXISTS', 'ERR_PASSKEY_EXISTS'],
+  ])('%s fails the passkey step as %s', async (sdkCode, code) => {
+    const client = {
+      beginFlow: () => Promise.resolve(passkeyFirst),
+      performAction: () => Promise.reject(Object.assign(new Error('wrapped'), { code: sdkCode })),
+    }
+    await expect(
+      runMfa({
+        client,
+        username: ADA,
+        passkey: { onError: 'throw' },
+        externalAuthenticator: () => true,
+        tokenProvider: () => 'grant',
+      }),
+    ).rejects.toMatchObject({ code })
+  })
+})
