@@ -5,7 +5,11 @@
 // step's own redirect request suspending the run.
 import { describe, expect, it } from 'vitest'
 import { createMfaClient, runMfa } from '../../src/index.js'
-import type { ExternalAuthContext, ExternalRedirectRequest } from '../../src/index.js'
+import type {
+  ExternalAuthContext,
+  ExternalRedirectRequest,
+  MfaSessionResult,
+} from '../../src/index.js'
 import { createLoginIDSimulator } from '../../src/testing.js'
 import { serveSimulator } from '../support/serve-simulator.js'
 import { memoryStorage } from './helpers.js'
@@ -119,7 +123,7 @@ describe('callback contexts', () => {
 describe('a passkey error told by its ERROR_* code alone', () => {
   // An app's own client (no LoginIDMfa, no built-in client) that rethrows a library's error with
   // a known code but a plain name and no DOMException cause.
-  const passkeyFirst = {
+  const passkeyFirst: MfaSessionResult = {
     isComplete: false,
     remainingFactors: [
       { type: 'passkey:auth', label: 'Passkey', value: 'opts' },
@@ -128,7 +132,7 @@ describe('a passkey error told by its ERROR_* code alone', () => {
     nextAction: 'passkey:auth',
     session: 'sess-1',
     flow: 'signIn',
-  } as const
+  }
   it.each([
     ['ERROR_INVALID_DOMAIN', 'ERR_PASSKEY_DOMAIN'],
     ['ERROR_CEREMONY_ABORTED', 'ERR_PASSKEY_CANCELLED'],
