@@ -4,8 +4,9 @@
 // a class prototype, never by getters in an object literal: a literal's getter closures are part
 // of each object's hidden class, so every context got its own (about 10 µs per object in V8, most
 // of the driver's overhead; see docs/performance.md). Fields are copied with Object.assign, never
-// `{ ...fields, more }`: in V8 each property after a spread in a literal costs ~1 µs. The data fields stay own, enumerable
-// properties; `redirect` stays an own function, so it works destructured.
+// `{ ...fields, more }`: in V8 each property after a spread in a literal costs about 1 µs. The
+// data fields stay own, enumerable properties; `redirect` stays an own function, so it works
+// destructured.
 import type { ExternalRedirectRequest } from '../../types.js'
 import { randomNonce } from '../pending-flow.js'
 
