@@ -1,13 +1,16 @@
 // Part of `npm run bench`: the driver's overhead (issue 9 §1). runMfa over the built-in client vs
 // a hand-written beginFlow/performAction loop on the same client, against the in-process
 // simulator (`sim.handle` as the client's fetch, no network, no MSW), sign-up flows through
-// `external`, interleaved repetitions, medians, as one ratio. Target: ≤ 1.05. `--strict` exits
-// non-zero over it (timing on a shared machine is noisy, so the default only prints).
-import { createMfaClient, runMfa } from '../src/index.js'
-import type { MfaSessionResult } from '../src/index.js'
-import { createLoginIDSimulator } from '../src/testing.js'
+// `external`, interleaved repetitions, medians of CPU time (and of wall time, printed), as one
+// ratio. Target: ≤ 1.05. `--strict` exits non-zero over it (timing on a shared machine is noisy,
+// so the default only prints).
+// The built package (`npm run build` first; `npm run bench` does): what users run. Not src/ through
+// tsx, whose keep-names transform adds a call per closure that the published code does not have.
+import { createMfaClient, runMfa } from '../dist/index.js'
+import type { MfaSessionResult } from '../dist/index.js'
+import { createLoginIDSimulator } from '../dist/testing.js'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1000)
 const TARGET = 1.05
 const sim = createLoginIDSimulator({ requirePasskeyRegistration: false })
 const fetchFromSim: typeof fetch = (input, init) => sim.handle(new Request(input, init))
@@ -37,10 +40,14 @@ async function driven(): Promise<void> {
   if (result.status !== 'complete' || !result.accessToken) throw new Error('no access token')
 }
 
-const time = async (fn: () => Promise<void>): Promise<number> => {
+/** Wall time and CPU time (user + system, this process) of one run, in microseconds. */
+const time = async (fn: () => Promise<void>): Promise<[number, number]> => {
+  const cpu = process.cpuUsage()
   const start = performance.now()
   await fn()
-  return performance.now() - start
+  const wall = (performance.now() - start) * 1000
+  const used = process.cpuUsage(cpu)
+  return [wall, used.user + used.system]
 }
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -49,8 +56,8 @@ const median = (values: number[]): number => {
 }
 
 for (let i = 0; i < 30; i++) await Promise.all([handWritten(), driven()]) // warm-up
-const loop: number[] = []
-const run: number[] = []
+const loop: [number, number][] = []
+const run: [number, number][] = []
 for (let i = 0; i < ROUNDS; i++) {
   // Interleaved, alternating which goes first.
   if (i % 2) {
@@ -61,8 +68,16 @@ for (let i = 0; i < ROUNDS; i++) {
     loop.push(await time(handWritten))
   }
 }
-const ratio = median(run) / median(loop)
+const ms = (us: number): string => (us / 1000).toFixed(3)
+const ratioOf = (k: 0 | 1): number => median(run.map((t) => t[k])) / median(loop.map((t) => t[k]))
+// CPU time is the figure judged against the target: on a shared machine, wall time also counts
+// the moments the process waits for a core, which neither side controls (docs/performance.md).
+const ratio = ratioOf(1)
+const paired = median(run.map((t, i) => t[1] / loop[i]![1]))
 console.log(
-  `driver overhead (sign-up through external, ${ROUNDS} interleaved rounds): runMfa median ${median(run).toFixed(3)} ms, hand-written loop median ${median(loop).toFixed(3)} ms, ratio ${ratio.toFixed(3)} (target ≤ ${TARGET}) ${ratio <= TARGET ? 'ok' : 'over'}`,
+  `driver overhead (sign-up through external, ${ROUNDS} interleaved rounds, medians):\n` +
+    `  CPU time:  runMfa ${ms(median(run.map((t) => t[1])))} ms, hand-written loop ${ms(median(loop.map((t) => t[1])))} ms, ratio ${ratio.toFixed(3)} (target ≤ ${TARGET}) ${ratio <= TARGET ? 'ok' : 'over'}\n` +
+    `  CPU time, median of the per-round ratios: ${paired.toFixed(3)}\n` +
+    `  wall time: runMfa ${ms(median(run.map((t) => t[0])))} ms, hand-written loop ${ms(median(loop.map((t) => t[0])))} ms, ratio ${ratioOf(0).toFixed(3)}`,
 )
 if (process.argv.includes('--strict') && ratio > TARGET) process.exit(1)

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { MfaError } from '../shared/errors.js'
+import { MfaError, invalidArgument } from '../shared/errors.js'
 import type {
   MfaActionBody,
   MfaBody,
@@ -32,7 +32,7 @@ import { toPasskeyError } from './webauthn-errors.js'
 import type { BuiltInMfaClient, CreateMfaClientOptions } from './types.js'
 
 const MAX_SESSIONS = 32
-const invalid = (message: string): MfaError => new MfaError('ERR_INVALID_ARGUMENT', message)
+const invalid = invalidArgument
 const bad = (message: string, path?: string): MfaError =>
   new MfaError('ERR_BAD_RESPONSE', message, { method: path && 'POST', path })
 
@@ -188,7 +188,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
       }
     }
     if (body.accessToken || body.payloadSignature) {
-      const done: MfaInfo = { ...base, next: [] }
+      const done: MfaInfo = Object.assign({ next: [] }, base)
       await save(done, info.session)
       completion = body
       if (typeof body.deviceId === 'string' && body.deviceId) {
@@ -200,7 +200,10 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
     if (typeof body.session !== 'string' || !body.session) {
       throw bad('LoginID sent neither tokens nor a session', full)
     }
-    const updated: MfaInfo = { ...base, session: body.session, next: next as MfaActionBody[] }
+    const updated: MfaInfo = Object.assign(
+      { session: body.session, next: next as MfaActionBody[] },
+      base,
+    )
     await save(updated, info.session)
     completion = {}
     return toSessionResult(updated)
@@ -338,7 +341,7 @@ export function createMfaClient(options: CreateMfaClientOptions): BuiltInMfaClie
         if (typeof session !== 'string' || !session) {
           throw bad('LoginID sent no OTP session', `/fido2/v2/mfa/${path}`)
         }
-        const updated = { ...info, session }
+        const updated = Object.assign({}, info, { session })
         await save(updated, info.session)
         return toSessionResult(updated)
       }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { MfaError } from '../shared/errors.js'
+import { MfaError, invalidArgument } from '../shared/errors.js'
 import { parseAppError, redact } from '../internal/http.js'
 import { isNonEmptyString, isTimerDuration } from '../internal/guards.js'
 import { abortError, postJson } from './internal/request.js'
@@ -48,13 +48,10 @@ export function fetchGrantToken<P = unknown>(
   init: FetchGrantTokenInit = {},
 ): TokenProvider<P> {
   if (typeof url !== 'string' || !url.trim())
-    throw new MfaError('ERR_INVALID_ARGUMENT', 'url must be a non-empty string')
+    throw invalidArgument('url must be a non-empty string')
   const { headers, credentials = 'include', fetch: customFetch, timeoutMs = 15_000 } = init
   if (!isTimerDuration(timeoutMs)) {
-    throw new MfaError(
-      'ERR_INVALID_ARGUMENT',
-      'timeoutMs must be a positive number of milliseconds',
-    )
+    throw invalidArgument('timeoutMs must be a positive number of milliseconds')
   }
   const path = new URL(url, 'http://x').pathname
   return async ({ proof, username, session, signal }) => {

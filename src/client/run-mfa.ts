@@ -5,7 +5,8 @@
  * @module
  */
 import { driveMfa, invalid } from './internal/drive-mfa.js'
-import { guard } from './internal/run-scope.js'
+import { guard, neverSignal } from './internal/run-scope.js'
+import { isRecord } from '../internal/guards.js'
 import type { RunMfaOptions, RunMfaResult } from './types.js'
 
 /**
@@ -73,12 +74,10 @@ import type { RunMfaOptions, RunMfaResult } from './types.js'
  * ```
  */
 export async function runMfa<P = unknown>(options: RunMfaOptions<P>): Promise<RunMfaResult> {
-  if (typeof options !== 'object' || options === null)
-    throw invalid('runMfa needs an options object')
+  if (!isRecord(options)) throw invalid('runMfa needs an options object')
   const { client, username, beginOptions = {}, externalAuthenticator, tokenProvider } = options
-  if (typeof client?.beginFlow !== 'function' || typeof client.performAction !== 'function') {
-    throw invalid('client must have beginFlow and performAction')
-  }
+  // (performAction is checked with the options runMfa shares with resumeMfa.)
+  if (typeof client?.beginFlow !== 'function') throw invalid('client must have beginFlow')
   if (typeof username !== 'string' || !username.trim())
     throw invalid('username must be a non-empty string')
   if (!externalAuthenticator !== !tokenProvider) {
@@ -86,6 +85,13 @@ export async function runMfa<P = unknown>(options: RunMfaOptions<P>): Promise<Ru
   }
   return driveMfa(options, async (signal) => ({
     username,
-    result: await guard(signal, () => client.beginFlow(username, { ...beginOptions, signal })),
+    // A run that can never abort passes no signal (as `perform` does): the client adds no abort
+    // listener, and a fetch-based client builds no linked signal for its Request.
+    result: await guard(signal, () =>
+      client.beginFlow(
+        username,
+        signal === neverSignal() ? beginOptions : Object.assign({}, beginOptions, { signal }),
+      ),
+    ),
   }))
 }

@@ -131,8 +131,11 @@ export interface ExternalAuthContext {
   remainingFactors: readonly RemainingFactor[]
   /** 1 for the first external step of this run, 2 for the second, ... */
   attempt: number
-  /** Aborts when the run is aborted, a deadline passes, or the step ends: stop waiting then. */
-  signal: AbortSignal
+  /**
+   * Aborts when the run is aborted, a deadline passes, or the step ends: stop waiting then. Made
+   * on first read (a getter): read it by name or destructure it; `{ ...ctx }` does not copy it.
+   */
+  readonly signal: AbortSignal
   /**
    * A random, single-use nonce for this external step (32 hex characters from
    * `crypto.getRandomValues`, made on first read). When the step leaves the page, put it in the
@@ -211,8 +214,8 @@ export interface OtpCodeContext {
   attempt: number
   /** Ask LoginID to send a new code to the same contact. */
   resend(): Promise<void>
-  /** Aborts when the run is aborted, a deadline passes, or the step ends. */
-  signal: AbortSignal
+  /** Aborts when the run is aborted, a deadline passes, or the step ends. Made on first read. */
+  readonly signal: AbortSignal
 }
 
 /** How the driver runs `otp:email` / `otp:sms` (request a code, then verify it). */

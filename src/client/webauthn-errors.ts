@@ -27,23 +27,7 @@ export type PasskeyErrorCode = Extract<
   | 'ERR_PASSKEY_FAILED'
 >
 
-/**
- * `ERROR_*` codes (without `ERROR_`), in the order of `CODES` below: `@simplewebauthn/browser`'s
- * `WebAuthnError` (CEREMONY_ABORTED, INVALID_DOMAIN, ...) and `@loginid/websdk3` 3.5.0's
- * `PasskeyError` (PASSKEY_ABORTED, DOMAIN_MISMATCH, ...; PROTOCOL.md b.5), whose `name` is left
- * "Error", so the code (or the DOMException in `cause`) is what tells it. One pattern per code,
- * anchored, so unknown codes (ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY, ...) match none.
- */
-const CODE_PATTERNS = [
-  /^(CEREMONY|PASSKEY)_ABORTED$/,
-  /^(AUTHENTICATOR_PREVIOUSLY_REGISTERED|PASSKEY_EXISTS)$/,
-  /^(AUTHENTICATOR_MISSING_(DISCOVERABLE_CREDENTIAL|USER_VERIFICATION)_SUPPORT|AUTO_REGISTER_USER_VERIFICATION_FAILURE|AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG|(DISCOVERABLE_CREDENTIALS|USER_VERIFICATION|ALGORITHMS)_UNSUPPORTED)$/,
-  /^(INVALID_DOMAIN|INVALID_RP_ID|DOMAIN_MISMATCH)$/,
-  // The relying party's options were wrong, not the user's platform.
-  /^(MALFORMED_PUBKEYCREDPARAMS|INVALID_USER_ID_LENGTH|(AUTHENTICATOR_)?GENERAL_ERROR|AUTHENTICATOR_UNKNOWN_ERROR)$/,
-]
-
-/** The codes, in the order of `CODE_PATTERNS` and `OUTCOMES`. */
+/** The codes, in the order of the capture groups of `BY_CODE` and of `OUTCOMES`. */
 const CODES: readonly PasskeyErrorCode[] = [
   'ERR_PASSKEY_CANCELLED',
   'ERR_PASSKEY_EXISTS',
@@ -52,20 +36,29 @@ const CODES: readonly PasskeyErrorCode[] = [
   'ERR_PASSKEY_FAILED',
 ]
 
-/** The `PasskeyError.code` values of `@loginid/websdk3` 3.5.0. */
-const WEBSDK_CODE =
-  /^ERROR_(PASSKEY_(ABORTED|EXISTS)|(DISCOVERABLE_CREDENTIALS|USER_VERIFICATION|ALGORITHMS)_UNSUPPORTED|GENERAL_ERROR|DOMAIN_MISMATCH|AUTHENTICATOR_UNKNOWN_ERROR)$/
+/**
+ * `ERROR_*` codes: `@simplewebauthn/browser`'s `WebAuthnError` (CEREMONY_ABORTED, INVALID_DOMAIN,
+ * ...) and `@loginid/websdk3` 3.5.0's `PasskeyError` (PASSKEY_ABORTED, DOMAIN_MISMATCH, ...;
+ * PROTOCOL.md b.5), whose `name` is left "Error", so the code (or the DOMException in `cause`) is
+ * what tells it. One capture group per entry of `CODES`; anchored, so unknown codes
+ * (ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY, ...) match none. The last group: the relying party's
+ * options were wrong, not the user's platform.
+ */
+const BY_CODE =
+  /^ERROR_(?:((?:CEREMONY|PASSKEY)_ABORTED)|(AUTHENTICATOR_PREVIOUSLY_REGISTERED|PASSKEY_EXISTS)|(AUTHENTICATOR_MISSING_(?:DISCOVERABLE_CREDENTIAL|USER_VERIFICATION)_SUPPORT|AUTO_REGISTER_USER_VERIFICATION_FAILURE|AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG|(?:DISCOVERABLE_CREDENTIALS|USER_VERIFICATION|ALGORITHMS)_UNSUPPORTED)|(INVALID_DOMAIN|INVALID_RP_ID|DOMAIN_MISMATCH)|(MALFORMED_PUBKEYCREDPARAMS|INVALID_USER_ID_LENGTH|(?:AUTHENTICATOR_)?GENERAL_ERROR|AUTHENTICATOR_UNKNOWN_ERROR))$/
 
-/** Whether `code` is one of websdk3 3.5.0's `PasskeyError` codes (`ERROR_PASSKEY_ABORTED`, ...). */
-export function isWebsdkPasskeyCode(code: unknown): boolean {
-  return typeof code === 'string' && WEBSDK_CODE.test(code)
+/**
+ * Whether `code` is a passkey `ERROR_*` code this package maps: every `PasskeyError.code` of
+ * websdk3 3.5.0 (`ERROR_PASSKEY_ABORTED`, ...) and `@simplewebauthn/browser`'s mapped codes.
+ */
+export function isPasskeyCode(code: unknown): boolean {
+  return typeof code === 'string' && BY_CODE.test(code)
 }
 
 /** The MfaError code of an `ERROR_*` code, or undefined. */
 function codeForCode(code: string): PasskeyErrorCode | undefined {
-  const bare = code.startsWith('ERROR_') ? code.slice(6) : ''
-  const i = CODE_PATTERNS.findIndex((p) => p.test(bare))
-  return i < 0 ? undefined : CODES[i]
+  const match = BY_CODE.exec(code)
+  return match ? CODES[match.findIndex((group, i) => i > 0 && group !== undefined) - 1] : undefined
 }
 
 // What @simplewebauthn/browser throws (plain `Error`s) when the platform has no WebAuthn.
@@ -75,9 +68,9 @@ const UNSUPPORTED_MESSAGE =
 /** How each code (in `CODES` order) ends the sentence "passkey registration / sign-in ...". */
 const OUTCOMES = [
   'was cancelled or not allowed',
-  'was refused: a passkey may already exist on this authenticator',
+  'was refused: the passkey may already exist',
   'is not supported here',
-  'is not allowed for the relying party on this page',
+  'is not allowed for this relying party',
   'failed',
 ]
 

@@ -1,5 +1,5 @@
 // Internal: base URL validation and LoginID's app-id rule. Not exported from any entry.
-import { MfaError } from '../shared/errors.js'
+import { invalidArgument } from '../shared/errors.js'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
 
@@ -11,26 +11,22 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
  */
 export function normalizeBaseUrl(baseUrl: unknown, name = 'baseUrl'): string {
   if (typeof baseUrl !== 'string' || baseUrl.trim() === '') {
-    throw new MfaError('ERR_INVALID_ARGUMENT', `${name} must be a non-empty URL string`)
+    throw invalidArgument(`${name} must be a non-empty URL string`)
   }
   let url: URL
   try {
     url = new URL(baseUrl)
   } catch {
-    throw new MfaError('ERR_INVALID_ARGUMENT', `${name} must be an absolute URL`)
+    throw invalidArgument(`${name} must be an absolute URL`)
   }
   const loopback = LOOPBACK.has(url.hostname)
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new MfaError(
-      'ERR_INVALID_ARGUMENT',
+    throw invalidArgument(
       `${name} must use https (http is allowed only for localhost and 127.0.0.1)`,
     )
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new MfaError(
-      'ERR_INVALID_ARGUMENT',
-      `${name} must not contain credentials, a query or a fragment`,
-    )
+    throw invalidArgument(`${name} must not contain credentials, a query or a fragment`)
   }
   return url.href.replace(/\/+$/, '')
 }
@@ -43,7 +39,7 @@ export function appIdFromBaseUrl(baseUrl: string): string {
   const host = new URL(baseUrl).hostname
   const label = host.split('.')[0] ?? ''
   if (!label) {
-    throw new MfaError('ERR_INVALID_ARGUMENT', 'could not derive the app id from baseUrl')
+    throw invalidArgument('could not derive the app id from baseUrl')
   }
   return label
 }

@@ -159,3 +159,7 @@ export function isMfaError<C extends MfaErrorCode = MfaErrorCode>(
 ): err is MfaError & { readonly code: C } {
   return err instanceof MfaError && (codes.length === 0 || codes.includes(err.code as C))
 }
+
+/** Internal (not exported by any entry): an `ERR_INVALID_ARGUMENT` error for a bad argument. */
+export const invalidArgument = (message: string): MfaError =>
+  new MfaError('ERR_INVALID_ARGUMENT', message)

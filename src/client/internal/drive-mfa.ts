@@ -4,14 +4,18 @@
 // factor (steps/*.ts, chosen by the factor's kind in shared/factors.ts) until LoginID returns
 // tokens or an external step suspends the run with `ctx.redirect`.
 import { MfaError } from '../../shared/errors.js'
-import type { MfaFactorName, MfaSessionResult } from '../../shared/protocol.js'
+import type {
+  MfaFactorName,
+  MfaPerformActionOptions,
+  MfaSessionResult,
+} from '../../shared/protocol.js'
 import { guard, neverSignal, openScope, runScope } from './run-scope.js'
 import type { RunScope } from './run-scope.js'
 import { normalize } from './normalize.js'
 import { driveSettings, invalid } from './options.js'
 import type { DriveOptions } from './options.js'
 import type { ResumeRequest, StepContext, StepOutcome } from './steps/context.js'
-import { callApp, check, pickAction, stepFor } from './steps/index.js'
+import { callApp, check, chosenAction, stepFor, validAction } from './steps/index.js'
 import { saveSuspension, toCompletion } from './finish.js'
 import type { MfaEvent, MfaStep, RunMfaResult } from '../types.js'
 
@@ -79,7 +83,13 @@ export async function driveMfa<P>(
       if (steps.length >= maxSteps) {
         throw new MfaError('ERR_MAX_STEPS', `the flow did not complete within ${maxSteps} steps`)
       }
-      action = forced ?? (await pickAction(result, chooseAction, run.signal))
+      // Without chooseAction no await here: LoginID's nextAction is taken as is, then checked.
+      action =
+        forced ??
+        validAction(
+          result,
+          chooseAction ? await chosenAction(result, chooseAction, run.signal) : result.nextAction,
+        )
       forced = undefined
       const name = action
       attempt = attempts[name] = (attempts[name] ?? 0) + 1
@@ -109,15 +119,13 @@ export async function driveMfa<P>(
           resume = undefined
           return taken
         },
-        perform: (factor, extra = {}) => {
+        perform: (factor, extra) => {
           const s = live()
-          return guard(s, () =>
-            client.performAction(factor, {
-              ...(current.session && { session: current.session }),
-              ...(s !== neverSignal() && { signal: s }),
-              ...extra,
-            }),
-          ).then(check)
+          const opts: MfaPerformActionOptions = {}
+          if (current.session) opts.session = current.session
+          if (s !== neverSignal()) opts.signal = s
+          if (extra) Object.assign(opts, extra)
+          return guard(s, () => client.performAction(factor, opts)).then(check)
         },
         callback: (code, message, fn) => callApp(live(), code, message, fn),
       }

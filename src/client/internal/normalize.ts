@@ -6,7 +6,7 @@ import { MfaError } from '../../shared/errors.js'
 import type { MfaFactorName } from '../../shared/protocol.js'
 import { redact, statusError } from '../../internal/http.js'
 import { isRecord } from '../../internal/guards.js'
-import { isWebsdkPasskeyCode, toPasskeyError } from '../webauthn-errors.js'
+import { isPasskeyCode, toPasskeyError } from '../webauthn-errors.js'
 
 /** LoginID msgCodes of a 401 that mean the MFA session itself is bad, not the factor's input. */
 export const SESSION_CODES: readonly string[] = ['session_expired', 'unauthorized']
@@ -43,7 +43,7 @@ export function asPasskeyFailure(error: unknown, action: MfaFactorName): MfaErro
     return /^ERR_(PASSKEY|WEBAUTHN)_/.test(error.code) ? error : undefined
   const e = error as { code?: unknown; cause?: unknown } | null
   const ceremony = action === 'passkey:reg' ? 'create' : 'get'
-  const sdkCode = isWebsdkPasskeyCode(e?.code)
+  const sdkCode = isPasskeyCode(e?.code)
   const wrapped = WEBAUTHN_NAME.test(nameOf(e?.cause))
   if (sdkCode || wrapped || nameOf(error) === 'PasskeyError') {
     return toPasskeyError(wrapped || !sdkCode ? (e?.cause ?? error) : error, ceremony)

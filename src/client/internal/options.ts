@@ -1,6 +1,6 @@
 // Internal: validation of the options `runMfa` and `resumeMfa` share. Every check runs before any
 // network call; a bad option is `ERR_INVALID_ARGUMENT`.
-import { MfaError } from '../../shared/errors.js'
+import { invalidArgument } from '../../shared/errors.js'
 import { isNonEmptyString, isOptionalTimerDuration } from '../../internal/guards.js'
 import { PENDING_KEY, pendingStorage } from './pending-flow.js'
 import type { MfaStorage, RunMfaOptions } from '../types.js'
@@ -30,7 +30,7 @@ export interface DriveSettings<P> {
 /** The longest `resumeTtlMs`: 15 minutes. */
 export const MAX_RESUME_TTL_MS = 900_000
 
-export const invalid = (message: string): MfaError => new MfaError('ERR_INVALID_ARGUMENT', message)
+export const invalid = invalidArgument
 
 const isPositiveInt = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0
 

@@ -49,7 +49,7 @@ export function openScope(
         ? parent.reason
         : new MfaError('ERR_ABORTED', 'the run was aborted', { cause: parent?.reason }),
     )
-  if (parent !== undefined && parent === never) parent = undefined
+  if (parent === never) parent = undefined
   if (parent?.aborted) onParent()
   else parent?.addEventListener('abort', onParent)
   const timer =

@@ -10,9 +10,9 @@ import type {
 } from '../../types.js'
 import { SESSION_CODES, normalize } from '../normalize.js'
 import { invalid } from '../options.js'
-import { randomNonce } from '../pending-flow.js'
 import type { PendingFlowSnapshot } from '../pending-flow.js'
 import type { StepContext, StepOutcome, Suspension } from './context.js'
+import { ExternalContext, appContext } from './app-context.js'
 
 /** Why the external step runs. */
 function reasonFor<P>(ctx: StepContext<P>): ExternalAuthReason {
@@ -70,7 +70,8 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
   }
   const { result: current } = ctx
   const reason = resumed?.reason ?? reasonFor(ctx)
-  // `signal` is a getter everywhere: the step's AbortController exists only if the app reads it.
+  // `signal` is lazy everywhere (app-context.ts): the step's AbortController exists only if the
+  // app reads it.
   const shared = {
     username: ctx.username,
     flow: current.flow,
@@ -83,27 +84,12 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
   if (resumed) {
     proof = resumed.proof
   } else {
-    let nonce: string | undefined
-    const requests: unknown[] = []
-    const full: ExternalAuthContext = {
-      ...shared,
-      get signal() {
-        return ctx.signal()
-      },
-      get resumeNonce() {
-        return (nonce ??= randomNonce())
-      },
-      redirect(url, state) {
-        const request = { type: 'redirect', url: String(url), state } as const
-        requests.push(request)
-        return request
-      },
-    }
+    const full = new ExternalContext(ctx, shared)
     proof = await ctx.callback('ERR_EXTERNAL_DENIED', 'the external authenticator failed', () =>
-      externalAuthenticator!(full),
+      externalAuthenticator!(full as unknown as ExternalAuthContext),
     )
-    if (requests.includes(proof)) {
-      return suspend(ctx, proof as ExternalRedirectRequest, full.resumeNonce, reason)
+    if (ExternalContext.issuedBy(full, proof)) {
+      return suspend(ctx, proof, full.resumeNonce, reason)
     }
   }
   if (proof === false || proof === null || proof === undefined) {
@@ -111,13 +97,7 @@ export async function externalStep<P>(ctx: StepContext<P>): Promise<StepOutcome>
   }
   for (let retried = false; ; retried = true) {
     const token = await ctx.callback('ERR_TOKEN_PROVIDER', 'the token provider failed', () =>
-      tokenProvider({
-        ...shared,
-        proof: proof as P,
-        get signal() {
-          return ctx.signal()
-        },
-      }),
+      tokenProvider(appContext(ctx, shared, { proof: proof as P })),
     )
     if (typeof token !== 'string' || !token) {
       throw new MfaError('ERR_TOKEN_PROVIDER', 'the token provider returned no token')

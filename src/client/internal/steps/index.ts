@@ -61,29 +61,27 @@ export async function callApp<T>(
   }
 }
 
-/** The next action: `chooseAction`'s, else LoginID's `nextAction`. */
-export async function pickAction(
+/** `chooseAction`'s answer for `result`, else LoginID's `nextAction` (unchecked). */
+export async function chosenAction(
   result: MfaSessionResult,
-  chooseAction: ((r: MfaSessionResult) => unknown) | undefined,
+  chooseAction: (r: MfaSessionResult) => unknown,
   signal: AbortSignal,
-): Promise<MfaFactorName> {
-  let name = result.nextAction as unknown
-  if (chooseAction) {
-    try {
-      name = (await guard(signal, () => chooseAction(result))) ?? name
-    } catch (cause) {
-      if (signal.aborted) throw cause
-      throw new MfaError('ERR_UNSUPPORTED_ACTION', 'chooseAction failed', {
-        cause: safeCause(cause),
-      })
-    }
+): Promise<unknown> {
+  try {
+    return (await guard(signal, () => chooseAction(result))) ?? result.nextAction
+  } catch (cause) {
+    if (signal.aborted) throw cause
+    throw new MfaError('ERR_UNSUPPORTED_ACTION', 'chooseAction failed', {
+      cause: safeCause(cause),
+    })
   }
-  if (name === undefined) {
-    const unknown = result.remainingFactors.find((f) => !factorOf(f.type))
-    if (unknown)
-      throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(unknown.type)}"`)
-    throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action')
-  }
+}
+
+/** The next action to run, checked: a factor this package knows. */
+export function validAction(result: MfaSessionResult, name: unknown): MfaFactorName {
+  // No next action: a factor this package does not know is why, if LoginID offers one.
+  name ??= result.remainingFactors.find((f) => !factorOf(f.type))?.type
+  if (name === undefined) throw new MfaError('ERR_NO_ACTION', 'LoginID offers no next action')
   if (!factorOf(name))
     throw new MfaError('ERR_UNKNOWN_ACTION', `unknown MFA action "${String(name)}"`)
   return name as MfaFactorName

@@ -3,6 +3,7 @@
 import { MfaError } from '../../../shared/errors.js'
 import { SESSION_CODES, normalize } from '../normalize.js'
 import type { StepContext, StepOutcome } from './context.js'
+import { appContext } from './app-context.js'
 
 export async function otpStep<P>(ctx: StepContext<P>): Promise<StepOutcome> {
   const { action: name, factor } = ctx
@@ -28,16 +29,15 @@ export async function otpStep<P>(ctx: StepContext<P>): Promise<StepOutcome> {
   await request()
   for (let codeAttempt = 1; ; codeAttempt++) {
     const code = await ctx.callback('ERR_OTP_FAILED', 'otp.getCode failed', () =>
-      otp.getCode({
-        username: ctx.username,
-        action: name as 'otp:email' | 'otp:sms',
-        contact,
-        attempt: codeAttempt,
-        resend: request,
-        get signal() {
-          return ctx.signal()
-        },
-      }),
+      otp.getCode(
+        appContext(ctx, {
+          username: ctx.username,
+          action: name as 'otp:email' | 'otp:sms',
+          contact,
+          attempt: codeAttempt,
+          resend: request,
+        }),
+      ),
     )
     if (typeof code !== 'string' || !code)
       throw new MfaError('ERR_OTP_FAILED', 'otp.getCode returned no code')
