@@ -990,3 +990,294 @@ describe('results as LoginIDMfa derives them', () => {
     })
   })
 })
+
+describe('the built-in client, more', () => {
+  const email = action('otp:email', [
+    { value: 'e1', name: 'email:primary', label: 'ada@example.com' },
+  ])
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['options', { $replace: 1 }, /options object/],
+    ['appId', { appId: '' }, /appId/],
+    ['timeoutMs', { timeoutMs: -1 }, /timeoutMs/],
+    ['fetch', { fetch: 1 }, /fetch/],
+    ['trustId', { trustId: 1 }, /trustId/],
+    ['webauthn', { webauthn: {} }, /webauthn/],
+    [
+      'stateStorage without setItem',
+      { stateStorage: { getItem() {}, removeItem() {} } },
+      /stateStorage/,
+    ],
+  ])('createMfaClient names a bad %s', (_, extra, pattern) => {
+    const options = '$replace' in extra ? extra.$replace : { baseUrl: BASE, ...extra }
+    expect(() => createMfaClient(options as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(pattern),
+      }),
+    )
+  })
+
+  it('names what is wrong in a call', async () => {
+    const f = scriptedFetch(more([action('external')]))
+    const c = client(f)
+    const perform = c.performAction as unknown as (...a: unknown[]) => Promise<unknown>
+    expect((await failure(c.beginFlow(''))).message).toMatch(/username/)
+    expect((await failure(c.beginFlow(ADA, 'x' as never))).message).toMatch(/beginFlow options/)
+    expect((await failure(perform('nope'))).message).toMatch(/"nope"/)
+    expect((await failure(perform('external', {}))).message).toMatch(/no MFA session/)
+    await c.beginFlow(ADA)
+    expect((await failure(perform('external', 'x'))).message).toMatch(/performAction options/)
+    expect((await failure(perform('otp:verify', {}))).message).toMatch(
+      /otp:verify needs options\.payload/,
+    )
+  })
+
+  it('a 4xx or 5xx carrying a session is an error, not a continuation', async () => {
+    for (const status of [400, 403, 500]) {
+      const f = scriptedFetch(
+        json(status, { msgCode: 'x', session: 'sess-x', next: [action('external')] }),
+      )
+      const err = await failure(client(f).beginFlow(ADA))
+      expect(err.status).toBe(status)
+    }
+  })
+
+  it('a 401 whose session is not a string is an error', async () => {
+    const f = scriptedFetch(json(401, { msgCode: 'x', session: 5, next: [] }))
+    expect((await failure(client(f).beginFlow(ADA))).code).toBe('ERR_SESSION_INVALID')
+  })
+
+  it('a 200 whose session is not a string is ERR_BAD_RESPONSE', async () => {
+    const f = scriptedFetch(json(200, { session: 5, next: [] }))
+    const err = await failure(client(f).beginFlow(ADA))
+    expect(err.code).toBe('ERR_BAD_RESPONSE')
+    expect(err.message).toMatch(/neither tokens nor a session/)
+  })
+
+  it('a device id that is not a string is not kept', async () => {
+    const storage = memoryStorage()
+    const f = scriptedFetch(
+      more([action('external')]),
+      json(200, { accessToken: 'at', deviceId: 123 }),
+      more([action('external')]),
+    )
+    const c = client(f, { stateStorage: storage })
+    await c.beginFlow(ADA)
+    await c.performAction('external', { payload: 'g' })
+    expect(storage.map.has('LoginID_tenant_device-id')).toBe(false)
+    await c.beginFlow(ADA)
+    expect(f.sent[2]!.body.deviceInfo).toEqual({ clientType: 'other' })
+  })
+
+  it('a replaced session is forgotten; the stored current one is known to a new client', async () => {
+    const f = scriptedFetch(
+      more([action('external')], 'sess-1', 'signUp'),
+      more([action('external')], 'sess-2', 'signUp'),
+      json(200, { accessToken: 'at' }),
+    )
+    const storage = memoryStorage()
+    const c = client(f, { stateStorage: storage })
+    await c.beginFlow(ADA)
+    await c.performAction('external', { payload: 'g' })
+    const old = await c.performAction('external', { payload: 'g', session: 'sess-1' })
+    expect(old.username).toBeUndefined()
+    const g = scriptedFetch(json(200, { accessToken: 'at' }))
+    const h = scriptedFetch(more([action('external')], 'sess-3', 'signUp'))
+    await client(h, { stateStorage: storage }).beginFlow(ADA)
+    const fresh = await client(g, { stateStorage: storage }).performAction('external', {
+      payload: 'g',
+      session: 'sess-3',
+    })
+    expect(fresh).toMatchObject({ username: ADA, flow: 'signUp' })
+  })
+
+  it('factors LoginID does not offer: no passkey options, no contact', async () => {
+    const f = scriptedFetch(more([action('external')]))
+    const c = client(f, { webauthn: adapter() })
+    await c.beginFlow(ADA)
+    expect((await failure(c.performAction('passkey:auth'))).message).toMatch(
+      /no passkey options for passkey:auth/,
+    )
+    const err = await failure(c.performAction('otp:sms'))
+    expect(err.code).toBe('ERR_OTP_NO_CONTACT')
+    expect(err.message).toMatch(/otp:sms/)
+    expect(f.sent).toHaveLength(1)
+  })
+
+  it('an OTP request refuses options that are not an object, before any request', async () => {
+    const f = scriptedFetch(more([email]))
+    const c = client(f)
+    await c.beginFlow(ADA)
+    const perform = c.performAction as unknown as (...a: unknown[]) => Promise<unknown>
+    expect((await failure(perform('otp:email', 'x'))).code).toBe('ERR_INVALID_ARGUMENT')
+    expect(f.sent).toHaveLength(1)
+  })
+
+  it('an OTP session that is not a string is ERR_BAD_RESPONSE', async () => {
+    const f = scriptedFetch(more([email]), json(200, { session: 5 }))
+    const c = client(f)
+    await c.beginFlow(ADA)
+    const err = await failure(c.performAction('otp:email'))
+    expect(err.code).toBe('ERR_BAD_RESPONSE')
+    expect(err.message).toMatch(/OTP session/)
+  })
+
+  it('a txPayload on another passkey factor updates nothing; no displayName changes nothing', async () => {
+    const auth = action('passkey:auth', [{ value: b64url(REQUEST_OPTIONS) }])
+    const reg = action('passkey:reg', [{ value: b64url(CREATION_OPTIONS) }])
+    const f = scriptedFetch(
+      more([auth, reg]),
+      more([reg], 'sess-2'),
+      json(200, { accessToken: 'at' }),
+    )
+    const webauthn = adapter()
+    const c = client(f, { webauthn })
+    await c.beginFlow(ADA)
+    await c.performAction('passkey:auth', { txPayload: 'pay' })
+    await c.performAction('passkey:reg')
+    expect(f.paths().slice(1)).toEqual(['/fido2/v2/mfa/passkey/auth', '/fido2/v2/mfa/passkey/reg'])
+    expect(webauthn.create).toHaveBeenCalledWith(CREATION_OPTIONS, undefined)
+  })
+
+  it('a bad options value from LoginID says so', async () => {
+    const f = scriptedFetch(more([action('passkey:auth', [{ value: b64url({ challenge: 1 }) }])]))
+    const c = client(f, { webauthn: adapter() })
+    await c.beginFlow(ADA)
+    expect((await failure(c.performAction('passkey:auth'))).message).toMatch(
+      /invalid passkey options/,
+    )
+    expect((await failure(c.performAction('passkey:auth', { payload: 'e30' }))).message).toMatch(
+      /payload holds no passkey options/,
+    )
+  })
+
+  it('a desc that is not a string is no description', async () => {
+    const f = scriptedFetch(
+      json(401, { session: 's', next: [{ action: { name: 'external', label: 'E', desc: 5 } }] }),
+    )
+    expect((await client(f).beginFlow(ADA)).remainingFactors).toEqual([
+      { type: 'external', label: 'E' },
+    ])
+  })
+})
+
+describe('the transport, more', () => {
+  it('leaves no timer or listener behind, after a success and after a failure', async () => {
+    vi.useFakeTimers()
+    try {
+      const controller = new AbortController()
+      const added = vi.spyOn(controller.signal, 'addEventListener')
+      const removed = vi.spyOn(controller.signal, 'removeEventListener')
+      const f = scriptedFetch(more([action('external')]), new TypeError('offline'))
+      const c = client(f)
+      await c.beginFlow(ADA, { signal: controller.signal })
+      expect(vi.getTimerCount()).toBe(0)
+      await failure(c.performAction('external', { payload: 'g', signal: controller.signal }))
+      expect(vi.getTimerCount()).toBe(0)
+      expect(added).toHaveBeenCalledTimes(2)
+      expect(removed.mock.calls.map((c) => c.slice(0, 2))).toEqual(
+        added.mock.calls.map((c) => c.slice(0, 2)),
+      )
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a fetch rejecting with nothing is ERR_NETWORK naming the request', async () => {
+    const f = scriptedFetch(() => Promise.reject(null))
+    const err = await failure(client(f).beginFlow(ADA))
+    expect([err.code, err.method, err.path]).toEqual(['ERR_NETWORK', 'POST', '/fido2/v2/mfa/begin'])
+  })
+
+  it("a network error names the fetch error's kind, clipped", async () => {
+    const f = scriptedFetch(Object.assign(new Error('x'), { name: 'ConnectTimeoutError' }))
+    expect((await failure(client(f).beginFlow(ADA))).message).toMatch(
+      /could not reach the server \(ConnectTimeoutError\)/,
+    )
+    const long = `${'N'.repeat(40)}SECRETSECRET`
+    const g = scriptedFetch(Object.assign(new Error('x'), { name: long }))
+    const err = await failure(client(g).beginFlow(ADA))
+    expect(err.message).toContain('N'.repeat(40))
+    expect(err.message).not.toContain('SECRET')
+  })
+
+  it('a timeout names the request and its limit', async () => {
+    vi.useFakeTimers()
+    try {
+      const f = scriptedFetch(() => new Promise<Response>(() => undefined))
+      const pending = failure(client(f, { timeoutMs: 250 }).beginFlow(ADA))
+      await vi.advanceTimersByTimeAsync(250)
+      const err = await pending
+      expect([err.method, err.path]).toEqual(['POST', '/fido2/v2/mfa/begin'])
+      expect(err.message).toMatch(/250 ms/)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it.each<[string, () => Response]>([
+    [
+      'an opaque redirect reported with status 200',
+      () =>
+        Object.defineProperty(json(200, { accessToken: 'at' }), 'type', {
+          value: 'opaqueredirect',
+        }),
+    ],
+    [
+      'a status under 200',
+      () => Object.defineProperty(json(200, { accessToken: 'at' }), 'status', { value: 199 }),
+    ],
+  ])('refuses %s', async (_, reply) => {
+    const f = scriptedFetch(() => reply())
+    const err = await failure(client(f).beginFlow(ADA))
+    expect(err.code).toBe('ERR_BAD_RESPONSE')
+    expect(err.message).toMatch(/refused a redirect/)
+  })
+})
+
+describe('fetchGrantToken, more', () => {
+  const base = {
+    proof: 1,
+    username: ADA,
+    flow: 'signIn',
+    reason: 'newDevice',
+    remainingFactors: [],
+    attempt: 1,
+  }
+  const ask = (f: { fetch: typeof fetch }, ctx: Record<string, unknown> = {}) =>
+    Promise.resolve(fetchGrantToken('/api/grant', { fetch: f.fetch })({ ...base, ...ctx } as never))
+
+  it('a token in a refusal is not used', async () => {
+    const err = await failure(
+      ask(scriptedFetch(json(403, { token: 'not-for-you', error: 'denied' })), { session: 's' }),
+    )
+    expect([err.code, err.status, err.msgCode]).toEqual(['ERR_TOKEN_PROVIDER', 403, 'denied'])
+    expect(err.message).toMatch(/refused/)
+  })
+
+  it('a null body is no token', async () => {
+    const ok = await failure(ask(scriptedFetch(json(200, null)), { session: 's' }))
+    expect([ok.status, ok.msgCode]).toEqual([200, undefined])
+    expect(ok.message).toMatch(/sent no token/)
+    const refused = await failure(ask(scriptedFetch(json(401, null)), { session: 's' }))
+    expect(refused.status).toBe(401)
+  })
+
+  it('works without a signal or a session', async () => {
+    const net = await failure(ask(scriptedFetch(new TypeError('offline'))))
+    expect(net.code).toBe('ERR_TOKEN_PROVIDER')
+    expect(net.message).toMatch(/grant token/)
+    const err = await failure(ask(scriptedFetch(json(401, { error: 'proof_rejected' }))))
+    expect(err.msgCode).toBe('proof_rejected')
+  })
+
+  it('names a bad url or timeoutMs', () => {
+    expect(() => fetchGrantToken('')).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/url/) }),
+    )
+    expect(() => fetchGrantToken('/a', { timeoutMs: 0 })).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/timeoutMs/) }),
+    )
+  })
+})

@@ -4,7 +4,7 @@
 // through is applied. What an app relies on: the result's fields, the error's code and fields, the
 // events, which calls reach the client, and that a failure is not mistaken for another.
 import { describe, expect, it, vi } from 'vitest'
-import { runMfa } from '../../src/index.js'
+import { resumeMfa, runMfa } from '../../src/index.js'
 import type {
   ExternalAuthContext,
   ExternalAuthenticator,
@@ -390,6 +390,7 @@ describe('what the client is called with', () => {
       run(s.client, { externalAuthenticator: () => true, tokenProvider: () => 'g' }).promise,
     )
     expect(s.calls[0]!.options).toEqual({ payload: 'g' })
+    expect(vi.mocked(s.client.beginFlow).mock.calls[0]).toEqual([ADA, {}])
   })
 
   it('passes beginOptions, and a live signal when the run can abort', async () => {
@@ -1259,5 +1260,481 @@ describe('a redirect suspends the run', () => {
       externalAuthenticator: (ctx) => ctx.redirect(IDP),
     }).promise
     expect([...storage.map.keys()]).toEqual(['my-key'])
+  })
+})
+
+describe('errors say what failed', () => {
+  // A bad option is fixed by its name: the message names it (and, for a limit, the limit).
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['options', { $replace: 'options' }, /options object/],
+    ['client without performAction', { client: { beginFlow: () => undefined } }, /performAction/],
+    ['client without beginFlow', { client: { performAction: () => undefined } }, /beginFlow/],
+    ['username', { username: '' }, /username/],
+    ['pair', { tokenProvider: () => 'g' }, /externalAuthenticator and tokenProvider/],
+    ['chooseAction', { chooseAction: 1 }, /chooseAction must be a function/],
+    ['otp', { otp: {} }, /otp\.getCode/],
+    ['maxAttempts', { otp: { getCode: () => '1', maxAttempts: 0 } }, /otp\.maxAttempts/],
+    ['maxSteps', { maxSteps: 0 }, /maxSteps/],
+    ['timeouts', { timeouts: { runMs: -1 } }, /timeouts/],
+    ['passkey', { passkey: { onError: 'retry' } }, /passkey\.onError/],
+    ['signal', { signal: {} }, /signal/],
+    ['storageKey', { storageKey: '' }, /storageKey/],
+    ['resumeTtlMs', { resumeTtlMs: 0 }, /resumeTtlMs.*900000/],
+  ])('a bad %s is named in the message', async (_, extra, pattern) => {
+    const s = scripted(offer(['external']), done())
+    const options =
+      '$replace' in extra ? extra.$replace : { client: s.client, username: ADA, ...extra }
+    const err = await failure(runMfa(options as never))
+    expect(err.code).toBe('ERR_INVALID_ARGUMENT')
+    expect(err.message).toMatch(pattern)
+  })
+
+  it.each<[string, () => Promise<unknown>, string, RegExp]>([
+    [
+      'ERR_MAX_STEPS names the limit',
+      () =>
+        run(scripted(offer(['external']), offer(['external'])).client, {
+          externalAuthenticator: () => true,
+          tokenProvider: () => 'g',
+          maxSteps: 4,
+        }).promise,
+      'ERR_MAX_STEPS',
+      /4 steps/,
+    ],
+    [
+      'ERR_OTP_FAILED names the attempts',
+      () =>
+        run(scripted(offer(['otp:sms']), offer(['otp:sms']), apiError(401, 'invalid_otp')).client, {
+          otp: { getCode: () => '1', maxAttempts: 2 },
+        }).promise,
+      'ERR_OTP_FAILED',
+      /2 attempts/,
+    ],
+    [
+      'ERR_OTP_NO_CONTACT names the factor',
+      () =>
+        run(scripted(offer(['otp:sms'], { remainingFactors: [] })).client, {
+          otp: { getCode: () => '1' },
+        }).promise,
+      'ERR_OTP_NO_CONTACT',
+      /otp:sms/,
+    ],
+    [
+      'a missing otp option names the factor',
+      () => run(scripted(offer(['otp:email'])).client).promise,
+      'ERR_UNSUPPORTED_ACTION',
+      /otp:email.*otp option/,
+    ],
+    [
+      'an unknown action is named',
+      () =>
+        run(scripted(offer([]), done()).client, { chooseAction: () => 'face:scan' as never })
+          .promise,
+      'ERR_UNKNOWN_ACTION',
+      /"face:scan"/,
+    ],
+    [
+      'an unknown offered factor is named',
+      () =>
+        run(
+          scripted({
+            isComplete: false,
+            session: 's',
+            remainingFactors: [{ type: 'voice' as never, label: 'v' }],
+          }).client,
+        ).promise,
+      'ERR_UNKNOWN_ACTION',
+      /"voice"/,
+    ],
+    [
+      'otp:verify alone is named',
+      () => run(scripted(offer(['otp:verify'])).client).promise,
+      'ERR_UNSUPPORTED_ACTION',
+      /otp:verify/,
+    ],
+    [
+      'a step deadline says step and its ms',
+      () =>
+        run(
+          scripted(offer(['external']), () => new Promise<MfaSessionResult>(() => undefined))
+            .client,
+          { externalAuthenticator: () => true, tokenProvider: () => 'g', timeouts: { stepMs: 30 } },
+        ).promise,
+      'ERR_TIMEOUT',
+      /step did not finish in 30 ms/,
+    ],
+    [
+      'a run deadline says run and its ms',
+      () =>
+        run(
+          { beginFlow: () => new Promise(() => undefined), performAction: vi.fn() },
+          { timeouts: { runMs: 30 } },
+        ).promise,
+      'ERR_TIMEOUT',
+      /run did not finish in 30 ms/,
+    ],
+  ])('%s', async (_, go, code, pattern) => {
+    const err = await failure(go())
+    expect(err.code).toBe(code)
+    expect(err.message).toMatch(pattern)
+  })
+
+  it('runMfa() without options, or with no client, is ERR_INVALID_ARGUMENT', async () => {
+    expect((await failure(runMfa(undefined as never))).code).toBe('ERR_INVALID_ARGUMENT')
+    expect((await failure(runMfa({ username: ADA } as never))).code).toBe('ERR_INVALID_ARGUMENT')
+  })
+
+  it('a blank username never reaches the client', async () => {
+    const s = scripted(offer(['external']), done())
+    expect((await failure(runMfa({ client: s.client, username: ' \t' }))).code).toBe(
+      'ERR_INVALID_ARGUMENT',
+    )
+    expect(s.client.beginFlow).not.toHaveBeenCalled()
+  })
+
+  it("passkey.onError 'fallback' is accepted", async () => {
+    const s = scripted(offer(['external']), done())
+    const r = run(s.client, {
+      externalAuthenticator: () => true,
+      tokenProvider: () => 'g',
+      passkey: { onError: 'fallback' },
+    })
+    await completed(r.promise)
+  })
+})
+
+describe('more of what a client answers', () => {
+  const ext = { externalAuthenticator: () => true, tokenProvider: () => 'g' }
+
+  it('a client resolving with nothing is ERR_BAD_RESPONSE', async () => {
+    const s = scripted(offer(['external']), () => undefined as never)
+    expect((await failure(run(s.client, ext).promise)).code).toBe('ERR_BAD_RESPONSE')
+  })
+
+  it('a passkey factor LoginID does not list runs without a payload', async () => {
+    const s = scripted(offer(['passkey:auth'], { remainingFactors: [factor('external')] }), done())
+    await completed(run(s.client, ext).promise)
+    expect(s.calls[0]).toEqual({ factor: 'passkey:auth', options: { session: 'sess-1' } })
+  })
+
+  it('an OTP factor LoginID does not list has no contact', async () => {
+    const s = scripted(offer(['otp:email'], { remainingFactors: [factor('external')] }), done())
+    const pickContact = vi.fn(() => 'x')
+    const err = await failure(run(s.client, { otp: { getCode: () => '1', pickContact } }).promise)
+    expect(err.code).toBe('ERR_OTP_NO_CONTACT')
+    expect(pickContact).not.toHaveBeenCalled()
+    expect(s.calls).toHaveLength(0)
+  })
+
+  it('a pickContact answering a non-string is ERR_OTP_NO_CONTACT', async () => {
+    const s = scripted(offer(['otp:email']), done())
+    const err = await failure(
+      run(s.client, { otp: { getCode: () => '1', pickContact: () => 42 as never } }).promise,
+    )
+    expect(err.code).toBe('ERR_OTP_NO_CONTACT')
+    expect(s.calls).toHaveLength(0)
+  })
+
+  it('an OTP request that fails keeps its own code', async () => {
+    const s = scripted(offer(['otp:email']), new DOMException('x', 'NotAllowedError'))
+    expect((await failure(run(s.client, { otp: { getCode: () => '1' } }).promise)).code).toBe(
+      'ERR_BAD_RESPONSE',
+    )
+    const t = scripted(offer(['otp:email']), apiError(429, 'too_many'))
+    expect((await failure(run(t.client, { otp: { getCode: () => '1' } }).promise)).code).toBe(
+      'ERR_HTTP',
+    )
+  })
+
+  it('an HTTP-status error without request headers is mapped by its status', async () => {
+    const s = scripted(
+      offer(['external']),
+      Object.assign(new Error('x'), { status: 500, request: {} }),
+    )
+    expect((await failure(run(s.client, ext).promise)).code).toBe('ERR_LOGINID_UNAVAILABLE')
+  })
+
+  it.each<[string, MfaFactorName, unknown, string]>([
+    [
+      'InvalidStateError on a registration',
+      'passkey:reg',
+      new DOMException('x', 'InvalidStateError'),
+      'ERR_PASSKEY_EXISTS',
+    ],
+    [
+      'InvalidStateError on a sign-in',
+      'passkey:auth',
+      new DOMException('x', 'InvalidStateError'),
+      'ERR_PASSKEY_FAILED',
+    ],
+    [
+      'a websdk code with an unrelated cause',
+      'passkey:auth',
+      new PasskeyError('x', 'ERROR_PASSKEY_EXISTS', new Error('inner')),
+      'ERR_PASSKEY_EXISTS',
+    ],
+    [
+      'an error named PasskeyError',
+      'passkey:auth',
+      Object.assign(new Error('x'), { name: 'PasskeyError' }),
+      'ERR_PASSKEY_FAILED',
+    ],
+    [
+      'a PasskeyError whose cause says no WebAuthn',
+      'passkey:auth',
+      Object.assign(new Error('x'), {
+        name: 'PasskeyError',
+        cause: new Error('WebAuthn is not supported in this browser'),
+      }),
+      'ERR_PASSKEY_UNSUPPORTED',
+    ],
+    ['an MfaError with a passkey code', 'passkey:auth', 'mfa', 'ERR_PASSKEY_DOMAIN'],
+  ])('%s is a passkey failure: fallback with its code', async (_, action, error, code) => {
+    const { MfaError } = await import('../../src/index.js')
+    const thrown = error === 'mfa' ? new MfaError('ERR_PASSKEY_DOMAIN', 'rp') : error
+    const s = scripted(offer([action, 'external']), thrown as Error, done())
+    const completion = await completed(run(s.client, ext).promise)
+    expect(completion.steps[0]).toMatchObject({ action, outcome: 'failed', error: code })
+  })
+
+  it.each<[string, unknown, string]>([
+    ['null', null, 'ERR_BAD_RESPONSE'],
+    [
+      'a name that only contains a WebAuthn name',
+      Object.assign(new Error('x'), { name: 'MyNotAllowedError' }),
+      'ERR_BAD_RESPONSE',
+    ],
+    [
+      'a name that only starts with one',
+      Object.assign(new Error('x'), { name: 'NotAllowedErrorX' }),
+      'ERR_BAD_RESPONSE',
+    ],
+    ['an MfaError of another kind', 'mfa', 'ERR_FORBIDDEN'],
+  ])('%s thrown in a passkey step fails the run without fallback', async (_, error, code) => {
+    const { MfaError } = await import('../../src/index.js')
+    const thrown = error === 'mfa' ? new MfaError('ERR_FORBIDDEN', 'no') : error
+    const s = scripted(offer(['passkey:auth', 'external']), done())
+    s.client.performAction = () => Promise.reject(thrown)
+    const t = run(s.client, ext)
+    expect((await failure(t.promise)).code).toBe(code)
+    expect(t.events.some((e) => e.type === 'fallback')).toBe(false)
+  })
+})
+
+describe('timers and listeners', () => {
+  it('a run with deadlines leaves no timer behind', async () => {
+    vi.useFakeTimers()
+    try {
+      const s = scripted(offer(['external']), done())
+      await completed(
+        run(s.client, {
+          externalAuthenticator: () => true,
+          tokenProvider: () => 'g',
+          timeouts: { stepMs: 60_000, runMs: 600_000 },
+        }).promise,
+      )
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it("removes every listener it added to the caller's signal", async () => {
+    const controller = new AbortController()
+    const added = vi.spyOn(controller.signal, 'addEventListener')
+    const removed = vi.spyOn(controller.signal, 'removeEventListener')
+    const s = scripted(offer(['external']), done())
+    await completed(
+      run(s.client, {
+        externalAuthenticator: () => true,
+        tokenProvider: () => 'g',
+        signal: controller.signal,
+      }).promise,
+    )
+    expect(added.mock.calls.length).toBeGreaterThan(0)
+    expect(removed.mock.calls.map((c) => c.slice(0, 2))).toEqual(
+      added.mock.calls.map((c) => c.slice(0, 2)),
+    )
+  })
+
+  it("a callback's signal is aborted with ERR_ABORTED once its step ended", async () => {
+    const { MfaError } = await import('../../src/index.js')
+    const s = scripted(offer(['external']), done())
+    let signal: AbortSignal | undefined
+    await completed(
+      run(s.client, {
+        externalAuthenticator: (ctx) => ((signal = ctx.signal), true),
+        tokenProvider: () => 'g',
+      }).promise,
+    )
+    expect(signal!.reason).toBeInstanceOf(MfaError)
+    expect(signal!.reason).toMatchObject({
+      code: 'ERR_ABORTED',
+      message: expect.stringMatching(/step has ended/),
+    })
+  })
+
+  it('events carry the time since the run started', async () => {
+    let now = 5_000_000
+    vi.spyOn(Date, 'now').mockImplementation(() => now)
+    try {
+      const s = scripted(offer(['external']), () => ((now += 40), done()))
+      s.client.beginFlow = async () => ((now += 10), offer(['external']))
+      const t = run(s.client, {
+        externalAuthenticator: () => ((now += 200), true),
+        tokenProvider: () => 'g',
+      })
+      await completed(t.promise)
+      expect(t.events.map((e) => [e.type, e.elapsedMs])).toEqual([
+        ['step:start', 10],
+        ['step:done', 250],
+        ['complete', 250],
+      ])
+    } finally {
+      vi.restoreAllMocks()
+    }
+  })
+})
+
+describe('redirects, more', () => {
+  const IDP = 'https://idp.example/authorize'
+
+  it('a redirect without a listener still suspends; the nonce is 44 hex digits', async () => {
+    const storage = memoryStorage()
+    const s = scripted(offer(['external']), done())
+    const result = await runMfa<string>({
+      client: s.client,
+      username: ADA,
+      pendingFlowStorage: storage,
+      tokenProvider: () => 'g',
+      externalAuthenticator: (ctx) => ctx.redirect(IDP),
+    })
+    expect(result).toMatchObject({
+      status: 'redirect',
+      url: IDP,
+      nonce: expect.stringMatching(/^[0-9a-f]{44}$/),
+    })
+  })
+
+  it('state that is not JSON keeps the serializer error as cause', async () => {
+    const s = scripted(offer(['external']), done())
+    const err = await failure(
+      run<string>(s.client, {
+        pendingFlowStorage: memoryStorage(),
+        tokenProvider: () => 'g',
+        externalAuthenticator: (ctx) => ctx.redirect(IDP, { big: 1n }),
+      }).promise,
+    )
+    expect(err.cause).toBeInstanceOf(TypeError)
+    expect(err.message).toMatch(/state/)
+  })
+
+  it('a failed passkey does not make an older session look newer', async () => {
+    let now = 3_000_000
+    vi.spyOn(Date, 'now').mockImplementation(() => now)
+    try {
+      const s = scripted(offer(['passkey:auth', 'external']), () => {
+        now += 100
+        throw new PasskeyError('x', 'ERROR_GENERAL_ERROR', new DOMException('x', 'NotAllowedError'))
+      })
+      s.client.beginFlow = async () => ((now += 50), offer(['passkey:auth', 'external']))
+      const result = await run<string>(s.client, {
+        pendingFlowStorage: memoryStorage(),
+        resumeTtlMs: 60_000,
+        tokenProvider: () => 'g',
+        externalAuthenticator: (ctx) => ctx.redirect(IDP),
+      }).promise
+      // The session came from beginFlow, started at 3_000_000; the passkey step changed nothing.
+      expect(result).toMatchObject({ status: 'redirect', expiresAt: 3_060_000 })
+    } finally {
+      vi.restoreAllMocks()
+    }
+  })
+
+  it('a resumed flow continues the step and attempt count, and a later external needs the authenticator', async () => {
+    const storage = memoryStorage()
+    const first = scripted(offer(['external']), offer(['external'], { session: 'sess-2' }))
+    let nonce = ''
+    const redirected = await run<string>(first.client, {
+      pendingFlowStorage: storage,
+      tokenProvider: () => 'g',
+      externalAuthenticator: (ctx) =>
+        first.calls.length === 0 ? 'proof' : ((nonce = ctx.resumeNonce), ctx.redirect(IDP)),
+    }).promise
+    expect(redirected.status).toBe('redirect')
+    const back = scripted(offer(['external']), offer(['otp:email']), offer(['otp:email']), done())
+    const events: MfaEvent[] = []
+    const completion = await completed(
+      resumeMfa<string>({
+        client: back.client,
+        storage,
+        proof: 'idp-code',
+        nonce,
+        tokenProvider: () => 'g2',
+        otp: { getCode: () => '1' },
+        onEvent: (e) => void events.push(e),
+      }),
+    )
+    expect(back.calls[0]).toEqual({
+      factor: 'external',
+      options: { session: 'sess-2', payload: 'g2' },
+    })
+    expect(completion.steps.map((x) => [x.action, x.attempt, x.outcome])).toEqual([
+      ['external', 1, 'continue'],
+      ['external', 2, 'continue'],
+      ['otp:email', 1, 'complete'],
+    ])
+    expect(events[0]).toMatchObject({ type: 'step:start', action: 'external', attempt: 2, step: 2 })
+    // Resumed again, LoginID asks for external a second time: without an authenticator that fails.
+    const again = scripted(offer(['external']), offer(['external']))
+    const storage2 = memoryStorage()
+    let nonce2 = ''
+    await run<string>(again.client, {
+      pendingFlowStorage: storage2,
+      tokenProvider: () => 'g',
+      externalAuthenticator: (ctx) => ((nonce2 = ctx.resumeNonce), ctx.redirect(IDP)),
+    }).promise
+    const err = await failure(
+      resumeMfa<string>({
+        client: again.client,
+        storage: storage2,
+        proof: 'p',
+        nonce: nonce2,
+        tokenProvider: () => 'g',
+      }),
+    )
+    expect(err.code).toBe('ERR_UNSUPPORTED_ACTION')
+  })
+
+  it('resumeMfa checks its client before touching the storage', async () => {
+    const storage = memoryStorage()
+    storage.map.set('loginid-mfa-flow:pending', 'kept')
+    const err = await failure(
+      resumeMfa({ client: {} as never, storage, proof: 1, nonce: 'n', tokenProvider: () => 'g' }),
+    )
+    expect(err.code).toBe('ERR_INVALID_ARGUMENT')
+    expect(err.message).toMatch(/performAction/)
+    expect(storage.map.get('loginid-mfa-flow:pending')).toBe('kept')
+  })
+})
+
+describe('an abort is never mistaken for a step failure', () => {
+  it("a Cancel button aborting with a passkey error's code does not fall back", async () => {
+    const { MfaError } = await import('../../src/index.js')
+    const controller = new AbortController()
+    const reason = new MfaError('ERR_PASSKEY_CANCELLED', 'the user pressed Cancel')
+    const s = scripted(offer(['passkey:auth', 'external']), () => {
+      controller.abort(reason)
+      return new Promise<MfaSessionResult>(() => undefined)
+    })
+    const externalAuthenticator = vi.fn(() => true)
+    const t = run(s.client, {
+      externalAuthenticator,
+      tokenProvider: () => 'g',
+      signal: controller.signal,
+    })
+    expect(await failure(t.promise)).toBe(reason)
+    expect(t.events.map((e) => e.type)).toEqual(['step:start', 'error'])
+    expect(externalAuthenticator).not.toHaveBeenCalled()
   })
 })

@@ -162,3 +162,52 @@ describe('a Trust ID never holds the flow up', () => {
     expect(bodies[0]!.trustItems).toEqual({})
   })
 })
+
+describe('the Trust ID key', () => {
+  it('is not extractable, and the store is closed after use', async () => {
+    await client().beginFlow(`t${n++}@example.com`)
+    const db = await openDb()
+    const records = await new Promise<{ keyPair: CryptoKeyPair }[]>((resolve) => {
+      const req = db.transaction(STORE, 'readonly').objectStore(STORE).getAll()
+      req.onsuccess = () => resolve(req.result as never)
+    })
+    db.close()
+    expect(records[0]!.keyPair.privateKey.extractable).toBe(false)
+    // Every connection the client opened is closed: the database can be deleted at once.
+    const blocked = vi.fn()
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.deleteDatabase(DB)
+      req.onblocked = blocked
+      req.onsuccess = () => resolve()
+      req.onerror = () => reject(req.error)
+    })
+    expect(blocked).not.toHaveBeenCalled()
+  })
+
+  it('a record whose id is not a string is not reused, even with a key', async () => {
+    const user = `t${n++}@example.com`
+    await client().beginFlow('seed@example.com')
+    const keyPair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'sign',
+      'verify',
+    ])
+    await put({ id: 42, appId: 'tenant', username: user, keyPair })
+    await client().beginFlow(user)
+    expect(lastTrust()?.id).toMatch(/^[A-Z0-9]{25}$/)
+  })
+
+  it('an open that fails does not wait for the budget', async () => {
+    vi.useFakeTimers()
+    vi.stubGlobal('indexedDB', {
+      open: () => {
+        const req: Record<string, unknown> = { error: new Error('denied') }
+        setTimeout(() => (req.onerror as () => void)(), 1)
+        return req
+      },
+    })
+    const begun = client().beginFlow(`t${n++}@example.com`)
+    await vi.advanceTimersByTimeAsync(10)
+    await begun
+    expect(bodies).toHaveLength(1)
+  })
+})
