@@ -389,7 +389,7 @@ describe('what the client is called with', () => {
     await completed(
       run(s.client, { externalAuthenticator: () => true, tokenProvider: () => 'g' }).promise,
     )
-    expect(s.calls[0]!.options).toEqual({ payload: 'g' })
+    expect(s.calls[0]!.options).toStrictEqual({ payload: 'g' })
     expect(vi.mocked(s.client.beginFlow).mock.calls[0]).toEqual([ADA, {}])
   })
 
@@ -1736,5 +1736,35 @@ describe('an abort is never mistaken for a step failure', () => {
     expect(await failure(t.promise)).toBe(reason)
     expect(t.events.map((e) => e.type)).toEqual(['step:start', 'error'])
     expect(externalAuthenticator).not.toHaveBeenCalled()
+  })
+})
+
+describe('the completion, more', () => {
+  it('leaves out empty fields rather than passing them on', async () => {
+    const s = scripted(
+      offer(['external']),
+      done({
+        idToken: '',
+        refreshToken: '',
+        deviceId: '',
+        flow: '' as never,
+      }),
+    )
+    const completion = await completed(
+      run(s.client, { externalAuthenticator: () => true, tokenProvider: () => 'g' }).promise,
+    )
+    expect(Object.keys(completion).sort()).toEqual(['accessToken', 'status', 'steps', 'username'])
+  })
+
+  it('resumeMfa without a client is ERR_INVALID_ARGUMENT', async () => {
+    const err = await failure(
+      resumeMfa({
+        storage: memoryStorage(),
+        proof: 1,
+        nonce: 'n',
+        tokenProvider: () => 'g',
+      } as never),
+    )
+    expect(err.code).toBe('ERR_INVALID_ARGUMENT')
   })
 })

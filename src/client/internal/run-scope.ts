@@ -45,9 +45,11 @@ export function openScope(
   }
   const onParent = (): void =>
     abort(
+      // Stryker disable next-line OptionalChaining: onParent runs only when there is a parent
       parent?.reason instanceof MfaError
         ? parent.reason
-        : new MfaError('ERR_ABORTED', 'the run was aborted', { cause: parent?.reason }),
+        : // Stryker disable next-line OptionalChaining: onParent runs only when there is a parent
+          new MfaError('ERR_ABORTED', 'the run was aborted', { cause: parent?.reason }),
     )
   if (parent === never) parent = undefined
   if (parent?.aborted) onParent()

@@ -28,6 +28,7 @@ export async function passkeyStep<P>(ctx: StepContext<P>): Promise<StepOutcome> 
   }
   if (!failure) return { type: 'next', result }
   const canFallback =
+    // Stryker disable next-line OptionalChaining: settings.passkey defaults to {}
     settings.passkey?.onError !== 'throw' &&
     settings.externalAuthenticator !== undefined &&
     result.remainingFactors.some((f) => f.type === 'external')
