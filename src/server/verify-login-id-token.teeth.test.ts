@@ -118,6 +118,50 @@ describe('verifyLoginIDToken: the username claim', () => {
   })
 })
 
+describe('verifyLoginIDToken: the token type and the issue time', () => {
+  it('accepts an access token (tokenType jwtAccess, or none); refuses every other type', async () => {
+    const a = app()
+    for (const tokenType of ['jwtAccess', undefined]) {
+      const token = await sign(claimsFor(a, { tokenType }))
+      await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).resolves.toMatchObject({
+        username: 'alice',
+      })
+    }
+    // LoginID signs these with the same key, issuer and audience.
+    for (const tokenType of ['jwtId', 'jwtRefresh', 'jwtPayloadSignature', '', 'JWTACCESS']) {
+      const token = await sign(claimsFor(a, { tokenType }))
+      const error = await failure(verifyLoginIDToken(token, { baseUrl: a.baseUrl }))
+      expect([tokenType, error.code]).toEqual([tokenType, 'ERR_TOKEN_CLAIMS'])
+    }
+  })
+
+  it('refuses an iat later than now plus the tolerance, to the second', async () => {
+    const a = app()
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_900_000_000_000 })
+    try {
+      const now = 1_900_000_000
+      const at = async (iat: number) =>
+        new SignJWT(claimsFor(a, { iat, exp: now + 3_600 }))
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+          .sign(key)
+      await expect(
+        verifyLoginIDToken(await at(now), { baseUrl: a.baseUrl }),
+      ).resolves.toMatchObject({ iat: now })
+      const future = await failure(verifyLoginIDToken(await at(now + 1), { baseUrl: a.baseUrl }))
+      expect(future.code).toBe('ERR_TOKEN_CLAIMS')
+      await expect(
+        verifyLoginIDToken(await at(now + 60), { baseUrl: a.baseUrl, clockToleranceSec: 60 }),
+      ).resolves.toMatchObject({ iat: now + 60 })
+      const beyond = await failure(
+        verifyLoginIDToken(await at(now + 61), { baseUrl: a.baseUrl, clockToleranceSec: 60 }),
+      )
+      expect(beyond.code).toBe('ERR_TOKEN_CLAIMS')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
 describe('verifyLoginIDToken: options and input', () => {
   const baseUrl = 'https://nofetch.api.loginid.test'
 
