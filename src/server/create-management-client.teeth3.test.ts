@@ -51,7 +51,11 @@ describe('createManagementClient: options', () => {
 
 describe('createManagementClient: the request the fetch gets', () => {
   it('a JSON POST with Content-Type and Accept, and its own signal', async () => {
-    const seen: { headers: Headers; signal: AbortSignal | null | undefined; method?: string }[] = []
+    const seen: {
+      headers: Headers
+      signal: AbortSignal | null | undefined
+      method?: string | undefined
+    }[] = []
     const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
       seen.push({ headers: new Headers(init?.headers), signal: init?.signal, method: init?.method })
       return json(200, { token: 't' })

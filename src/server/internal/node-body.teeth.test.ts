@@ -8,7 +8,8 @@ import type { IncomingMessage } from 'node:http'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nodeBody, readNodeBody } from './node-body.js'
 
-type FakeRequest = IncomingMessage & { body?: unknown; _body?: unknown; complete: boolean }
+type FakeRequest = IncomingMessage &
+  PassThrough & { body?: unknown; _body?: unknown; complete: boolean }
 
 function fakeRequest(headers: Record<string, string> = {}): FakeRequest {
   const stream = new PassThrough()
