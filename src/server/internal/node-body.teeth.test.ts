@@ -146,12 +146,18 @@ describe('readNodeBody: the grant route body', () => {
   })
 })
 
+/** nodeBody's stream form (the request is neither parsed nor ended). */
+function streamed(req: FakeRequest): { stream: ReadableStream<Uint8Array>; drain: () => void } {
+  const body = nodeBody(req)
+  if (body === undefined || body instanceof Uint8Array) throw new Error('expected a stream')
+  return body
+}
+
 describe('nodeBody: the stream a Fetch handler gets', () => {
   it('string chunks arrive as their UTF-8 bytes; an error reaches the reader', async () => {
     const req = fakeRequest()
     req.setEncoding('utf8')
-    const body = nodeBody(req)
-    if (body === undefined || body instanceof Uint8Array) throw new Error('expected a stream')
+    const body = streamed(req)
     const reader = body.stream.getReader()
     req.write(Buffer.from('é'))
     const first = await reader.read()
@@ -163,8 +169,7 @@ describe('nodeBody: the stream a Fetch handler gets', () => {
 
   it('pauses the request while nobody reads, not while a read waits', async () => {
     const req = fakeRequest()
-    const body = nodeBody(req)
-    if (body === undefined || body instanceof Uint8Array) throw new Error('expected a stream')
+    const body = streamed(req)
     const reader = body.stream.getReader()
     const pending = reader.read()
     req.write('a')
@@ -177,8 +182,7 @@ describe('nodeBody: the stream a Fetch handler gets', () => {
 
   it('cancelling the stream stops listening and lets the rest of the body drain', async () => {
     const req = fakeRequest()
-    const body = nodeBody(req)
-    if (body === undefined || body instanceof Uint8Array) throw new Error('expected a stream')
+    const body = streamed(req)
     req.write('a')
     req.write('b')
     await new Promise((resolve) => setImmediate(resolve))
@@ -190,8 +194,7 @@ describe('nodeBody: the stream a Fetch handler gets', () => {
 
   it('drain() discards what the handler left unread; after the end it does nothing', async () => {
     const req = fakeRequest()
-    const body = nodeBody(req)
-    if (body === undefined || body instanceof Uint8Array) throw new Error('expected a stream')
+    const body = streamed(req)
     req.write('a')
     req.write('b')
     await new Promise((resolve) => setImmediate(resolve))
@@ -200,8 +203,7 @@ describe('nodeBody: the stream a Fetch handler gets', () => {
     expect(req.isPaused()).toBe(false)
 
     const ended = fakeRequest()
-    const whole = nodeBody(ended)
-    if (whole === undefined || whole instanceof Uint8Array) throw new Error('expected a stream')
+    const whole = streamed(ended)
     const text = new Response(whole.stream).text()
     ended.end('all')
     expect(await text).toBe('all')
