@@ -2,14 +2,17 @@
 // server entry and the resume path, must keep a mutation score of at least 90%.
 import full from './stryker.config.mjs'
 
-// Only the unit tests of these modules run (vitest.stryker.config.ts reads this list): every
-// mutant run loads its test files afresh, so the simulator-backed server tests (server.http,
+// Only the tests of these modules run (vitest.stryker.config.ts reads this list): every mutant
+// run loads its test files afresh, so the simulator-backed server tests (server.http,
 // server.simulator), which cover the same code end to end, would double the time. The full run
 // uses them. `STRYKER_TESTS` set by the caller wins.
 process.env.STRYKER_TESTS ??= [
   'src/server/**/*.test.ts',
   'test/server/to-node-listener*.test.ts',
+  'test/server/attacks.*.test.ts',
+  'test/server/ofetch.test.ts',
   'test/client/resume-mfa*.test.ts',
+  'test/client/storage-options.test.ts',
 ].join(',')
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -18,6 +21,11 @@ export default {
   mutate: [
     'src/server/**/*.ts',
     '!src/server/**/*.test.ts',
+    // The doctor (a diagnostic CLI, loaded only by `runDoctor`) is tested against the simulator:
+    // its mutants alone would take longer than the whole CI budget on 2 cores. The full run
+    // (`npm run test:mutation`) mutates it.
+    '!src/server/doctor.ts',
+    '!src/server/internal/doctor/**',
     'src/client/resume-mfa.ts',
     'src/client/peek-pending-mfa.ts',
     'src/client/internal/pending-flow.ts',
@@ -28,7 +36,11 @@ export default {
   ignoreStatic: true,
   // A clean clone has no previous results; every mutant is tested.
   incremental: false,
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // A mutant that makes a test hang (a timer never cleared, a promise never settled) is killed
+  // after its tests' usual time plus this; 5 s is ample for these unit tests and halves the
+  // cost of each such mutant.
+  timeoutMS: 5_000,
+  reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/ci.html' },
   jsonReporter: { fileName: 'reports/mutation/ci.json' },
   thresholds: { high: 90, low: 90, break: 90 },

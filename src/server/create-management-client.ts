@@ -1,3 +1,4 @@
+// Over 400 lines: one public factory whose option docs, request loop and answer checks belong together.
 /**
  * `loginid-mfa-flow/server`: `createManagementClient`, the LoginID management API client that
  * holds the API key and mints grant tokens.

