@@ -6,9 +6,14 @@
 // so the default only prints).
 // The built package (`npm run build` first; `npm run bench` does): what users run. Not src/ through
 // tsx, whose keep-names transform adds a call per closure that the published code does not have.
-import { createMfaClient, runMfa } from '../dist/index.js'
-import type { MfaSessionResult } from '../dist/index.js'
-import { createLoginIDSimulator } from '../dist/testing.js'
+// The types come from src/ (so the type check needs no build); the code from dist/.
+import type * as Client from '../src/index.js'
+import type * as Testing from '../src/testing.js'
+import type { MfaSessionResult } from '../src/index.js'
+
+const dist = (entry: string): string => new URL(`../dist/${entry}.js`, import.meta.url).href
+const { createMfaClient, runMfa } = (await import(dist('index'))) as typeof Client
+const { createLoginIDSimulator } = (await import(dist('testing'))) as typeof Testing
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1000)
 const TARGET = 1.05

@@ -416,3 +416,97 @@ describe('verifyLoginIDToken: the JWKS cache clock', () => {
     expect(a.fetches()).toBe(1)
   })
 })
+
+describe('verifyLoginIDToken: the key-set request and an unknown key', () => {
+  it('asks for JSON', async () => {
+    let accept: string | null = null
+    const a = app()
+    server.use(
+      http.get(`${a.baseUrl}${JWKS_PATH}`, ({ request }) => {
+        accept = request.headers.get('accept')
+        return HttpResponse.json({ keys: [jwk] })
+      }),
+    )
+    await verify(a)
+    expect(accept).toBe('application/json')
+  })
+
+  it('refetches for an unknown key id after the cooldown (key rotation), never before', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const rotated = await generateKeyPair('ES256', { extractable: true })
+    const jwk2 = { ...(await exportJWK(rotated.publicKey)), kid: 'k2', alg: 'ES256', use: 'sig' }
+    let keys = [jwk]
+    const a = app(() => HttpResponse.json({ keys }))
+    await verify(a)
+    keys = [jwk, jwk2]
+    const token2 = await new SignJWT(claimsFor(a))
+      .setProtectedHeader({ alg: 'ES256', kid: 'k2' })
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(rotated.privateKey)
+    // Within the cooldown: no request, the unknown key fails the token.
+    expect((await failure(verifyLoginIDToken(token2, { baseUrl: a.baseUrl }))).code).toBe(
+      'ERR_TOKEN_INVALID',
+    )
+    expect(a.fetches()).toBe(1)
+    vi.advanceTimersByTime(JWKS_COOLDOWN_MS)
+    await expect(verifyLoginIDToken(token2, { baseUrl: a.baseUrl })).resolves.toMatchObject({
+      sub: 'user-1',
+    })
+    expect(a.fetches()).toBe(2)
+  })
+
+  it('any other key lookup failure (two keys with one id) is not a reason to refetch', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const a = app(() => HttpResponse.json({ keys: [jwk, { ...jwk }] }))
+    expect((await failure(verify(a))).code).toBe('ERR_TOKEN_INVALID')
+    vi.advanceTimersByTime(JWKS_COOLDOWN_MS)
+    expect((await failure(verify(a))).code).toBe('ERR_TOKEN_INVALID')
+    expect(a.fetches()).toBe(1)
+  })
+
+  it('gives up on a key set that does not arrive within 5 s, and leaves no timer behind', async () => {
+    const timers = new Set<unknown>()
+    const realSet = globalThis.setTimeout
+    const realClear = globalThis.clearTimeout
+    const set = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
+      fn: () => void,
+      ms?: number,
+    ) => {
+      // The 5 s JWKS deadline fires at once; other timers keep their delay.
+      const id = realSet(fn, ms === 5_000 ? 0 : ms)
+      if (ms === 5_000) timers.add(id)
+      return id
+    }) as typeof setTimeout)
+    const clear = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((id) => {
+      timers.delete(id)
+      realClear(id)
+    }) as typeof clearTimeout)
+    try {
+      let aborted = false
+      const a = app(
+        () =>
+          new Promise<Response>(() => {
+            /* never answers */
+          }),
+      )
+      server.use(
+        http.get(`${a.baseUrl}${JWKS_PATH}`, ({ request }) => {
+          request.signal.addEventListener('abort', () => (aborted = true))
+          return new Promise<Response>(() => undefined)
+        }),
+      )
+      const error = await failure(verify(a))
+      expect(error).toMatchObject({ code: 'ERR_TIMEOUT', method: 'GET', path: JWKS_PATH })
+      await vi.waitFor(() => expect(aborted).toBe(true))
+      expect(timers.size).toBe(0)
+      // A key set that answers in time clears its deadline too.
+      const b = app()
+      await verify(b)
+      expect(timers.size).toBe(0)
+    } finally {
+      set.mockRestore()
+      clear.mockRestore()
+    }
+  })
+})
