@@ -143,7 +143,7 @@ async function fetchJwks(url: string): Promise<JSONWebKeySet> {
     let data: unknown
     try {
       data = JSON.parse(text)
-// Stryker disable next-line BlockStatement: `data` stays undefined without the assignment
+      // Stryker disable next-line BlockStatement: `data` stays undefined without the assignment
     } catch {
       data = undefined
     }
