@@ -12,30 +12,17 @@ import type {
   WebAuthnAdapter,
 } from '../../src/index.js'
 import { exposed, failure } from '../support/mfa-errors.js'
-import { memoryStorage } from './helpers.js'
+import { memoryStorage, passkeyFixtures } from './helpers.js'
 
 const BASE = 'https://tenant.api.loginid.io'
 const ADA = 'ada@example.com'
 const b64url = (value: unknown): string =>
   btoa(JSON.stringify(value)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-const REQUEST_OPTIONS = {
-  challenge: 'Y2hhbGxlbmdl',
-  rpId: 'tenant',
-  allowCredentials: [],
-  userVerification: 'required',
-}
-const CREATION_OPTIONS = {
-  challenge: 'Y2hhbGxlbmdl',
-  rp: { id: 'tenant', name: 'app' },
-  user: { id: 'dXNlcg', name: ADA, displayName: ADA },
-  pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
-}
-const ASSERTION = {
-  credentialId: 'c',
-  clientDataJSON: 'e30',
-  authenticatorData: 'AA',
-  signature: 'AA',
-}
+const {
+  requestOptions: REQUEST_OPTIONS,
+  creationOptions: CREATION_OPTIONS,
+  assertion: ASSERTION,
+} = passkeyFixtures('tenant')
 
 interface Sent {
   url: string

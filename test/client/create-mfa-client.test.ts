@@ -4,6 +4,7 @@ import { serveSimulator } from '../support/serve-simulator.js'
 import { createMfaClient } from '../../src/index.js'
 import type { MfaActionBody, MfaStorage, WebAuthnAdapter } from '../../src/index.js'
 import { createLoginIDSimulator, createSoftwareAuthenticator } from '../../src/testing.js'
+import { passkeyFixtures } from './helpers.js'
 
 const ADA = 'ada@example.com'
 const sim = createLoginIDSimulator({ users: [{ username: ADA, email: ADA }] })
@@ -19,24 +20,11 @@ const nextBody = (next: MfaActionBody[], session = 'sess-1') => ({
   session,
   next,
 })
-const REQUEST_OPTIONS = {
-  challenge: 'Y2hhbGxlbmdl',
-  rpId: 'localhost',
-  allowCredentials: [],
-  userVerification: 'required',
-}
-const CREATION_OPTIONS = {
-  challenge: 'Y2hhbGxlbmdl',
-  rp: { id: 'localhost', name: 'app' },
-  user: { id: 'dXNlcg', name: ADA, displayName: ADA },
-  pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
-}
-const ASSERTION = {
-  credentialId: 'c',
-  clientDataJSON: 'e30',
-  authenticatorData: 'AA',
-  signature: 'AA',
-}
+const {
+  requestOptions: REQUEST_OPTIONS,
+  creationOptions: CREATION_OPTIONS,
+  assertion: ASSERTION,
+} = passkeyFixtures('localhost')
 const TOKENS = { flow: 'signIn', accessToken: 'at', idToken: 'it', deviceId: 'dev-9' }
 
 /** Serve `begin` with the given actions and record what factor endpoints receive. */

@@ -265,3 +265,55 @@ export class FakeLoginIDMfa implements MfaClient {
     return this.invoke(() => this.call('third-party/verify', { token: payload }, session))
   }
 }
+
+/** The storage key under which `ctx.redirect` saves a pending flow by default. */
+export const PENDING_KEY = 'loginid-mfa-flow:pending'
+
+/** A nonce as randomNonce makes it: the creation time (12 hex digits), then 16 bytes (fixed). */
+export const pendingNonce = (): string =>
+  `${Date.now().toString(16).padStart(12, '0')}0123456789abcdef0123456789abcdef`
+
+/** A well-formed pending-flow snapshot for ada@example.com, as `ctx.redirect` saves it (v1). */
+export function pendingSnapshot(
+  nonce: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    v: 1,
+    nonce,
+    expiresAt: Date.now() + 60_000,
+    session: 'session-1',
+    username: 'ada@example.com',
+    flow: 'signIn',
+    reason: 'newDevice',
+    factors: [{ type: 'external', label: 'External' }],
+    steps: [{ action: 'external', attempt: 1, outcome: 'continue' }],
+    state: { returnTo: '/account' },
+    ...extra,
+  }
+}
+
+/** WebAuthn options as LoginID sends them for `rpId`, and an assertion the double accepts. */
+export function passkeyFixtures(rpId: string) {
+  const user = 'ada@example.com'
+  return {
+    requestOptions: {
+      challenge: 'Y2hhbGxlbmdl',
+      rpId,
+      allowCredentials: [],
+      userVerification: 'required',
+    },
+    creationOptions: {
+      challenge: 'Y2hhbGxlbmdl',
+      rp: { id: rpId, name: 'app' },
+      user: { id: 'dXNlcg', name: user, displayName: user },
+      pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
+    },
+    assertion: {
+      credentialId: 'c',
+      clientDataJSON: 'e30',
+      authenticatorData: 'AA',
+      signature: 'AA',
+    },
+  }
+}

@@ -12,34 +12,18 @@ import type {
   RunMfaOptions,
 } from '../../src/index.js'
 import { createLoginIDSimulator } from '../../src/testing.js'
-import { completed, memoryStorage } from './helpers.js'
+import { completed, memoryStorage, PENDING_KEY, pendingNonce, pendingSnapshot } from './helpers.js'
 
 const ADA = 'ada@example.com'
-const KEY = 'loginid-mfa-flow:pending'
+const KEY = PENDING_KEY
 const IDP = 'https://idp.example/authorize'
-// A nonce as randomNonce makes it: the creation time (12 hex digits), then 16 random bytes.
-const NONCE = `${Date.now().toString(16).padStart(12, '0')}0123456789abcdef0123456789abcdef`
+const NONCE = pendingNonce()
 const sim = createLoginIDSimulator({ users: [{ username: ADA, email: ADA }] })
 serveSimulator(sim)
 
 const grant = (ctx: { username: string }): string => sim.grantExternalAuth(ctx.username)
 
-/** A well-formed snapshot, as `ctx.redirect` saves it (version 1). */
-function snapshot(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    v: 1,
-    nonce: NONCE,
-    expiresAt: Date.now() + 60_000,
-    session: 'session-1',
-    username: ADA,
-    flow: 'signIn',
-    reason: 'newDevice',
-    factors: [{ type: 'external', label: 'External' }],
-    steps: [{ action: 'external', attempt: 1, outcome: 'continue' }],
-    state: { returnTo: '/account' },
-    ...extra,
-  }
-}
+const snapshot = (extra: Record<string, unknown> = {}) => pendingSnapshot(NONCE, extra)
 
 function storageWith(value: unknown): MfaStorage & { map: Map<string, string> } {
   const storage = memoryStorage()

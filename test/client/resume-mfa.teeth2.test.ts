@@ -6,30 +6,20 @@ import { serveSimulator } from '../support/serve-simulator.js'
 import { createMfaClient, peekPendingMfa, resumeMfa } from '../../src/index.js'
 import type { MfaStorage } from '../../src/index.js'
 import { createLoginIDSimulator } from '../../src/testing.js'
-import { memoryStorage } from './helpers.js'
+import { memoryStorage, PENDING_KEY, pendingNonce, pendingSnapshot } from './helpers.js'
 
 const ADA = 'ada@example.com'
-const KEY = 'loginid-mfa-flow:pending'
-const NONCE = `${Date.now().toString(16).padStart(12, '0')}0123456789abcdef0123456789abcdef`
+const KEY = PENDING_KEY
+const NONCE = pendingNonce()
 const sim = createLoginIDSimulator({ users: [{ username: ADA, email: ADA }] })
 serveSimulator(sim)
 afterEach(() => {
   vi.useRealTimers()
 })
 
+// No steps and no app state; the rest as `ctx.redirect` saves it.
 const snapshot = (extra: Record<string, unknown> = {}): string =>
-  JSON.stringify({
-    v: 1,
-    nonce: NONCE,
-    expiresAt: Date.now() + 60_000,
-    session: 'session-1',
-    username: ADA,
-    flow: 'signIn',
-    reason: 'newDevice',
-    factors: [{ type: 'external', label: 'External' }],
-    steps: [],
-    ...extra,
-  })
+  JSON.stringify(pendingSnapshot(NONCE, { steps: [], state: undefined, ...extra }))
 
 const resume = (storage: MfaStorage | undefined) =>
   resumeMfa({
