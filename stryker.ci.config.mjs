@@ -34,8 +34,11 @@ export default {
   // needs the whole test set: on 2 cores that alone takes longer than every other mutant. CI
   // skips them (listed as "ignored" in the report); `npm run test:mutation` tests them.
   ignoreStatic: true,
-  // A clean clone has no previous results; every mutant is tested.
-  incremental: false,
+  // The committed results of the last full check: a run tests only the mutants whose code or
+  // covering tests changed (scripts/mutation-ci.mjs forces a full run when anything else the
+  // results depend on changed).
+  incremental: true,
+  incrementalFile: 'test/mutation/ci-baseline.json',
   // A mutant that makes a test hang (a timer never cleared, a promise never settled) is killed
   // after its tests' usual time plus this; 5 s is ample for these unit tests and halves the
   // cost of each such mutant.
