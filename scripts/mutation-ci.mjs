@@ -29,11 +29,12 @@ const CONFIG_FILES = [
   'vitest.stryker.config.ts',
   'stryker.config.mjs',
   CONFIG,
-  'scripts/mutation-ci.mjs',
 ]
 
+// Importing the config also sets its default STRYKER_TESTS (the test files of the check).
 const { default: config } = await import(path.join(root, CONFIG))
 const baseline = config.incrementalFile
+const testGlobs = process.env.STRYKER_TESTS.split(',').filter(Boolean)
 
 const matches = (file, globs) => {
   const positive = globs.filter((glob) => !glob.startsWith('!'))
@@ -52,12 +53,25 @@ const walk = (dir) =>
       path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'),
     )
 
-// Left out: what Stryker diffs itself (the mutated files, the test files it runs) and the test
-// files it never runs.
-const isTestFile = (file) => /\.test(-d)?\.ts$/.test(file)
-const inputs = [...walk('src'), ...walk('test'), ...CONFIG_FILES]
-  .filter((file) => file !== INPUTS && file !== baseline)
-  .filter((file) => !matches(file, config.mutate) && !isTestFile(file))
+// The files the check's tests load: its test files, then every file they reach through relative
+// imports (static, re-exports, `import('...')` with a literal path). `.js` specifiers name the
+// `.ts` sources.
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm
+const testFiles = [...walk('src'), ...walk('test')].filter(
+  (file) => /\.test\.ts$/.test(file) && matches(file, testGlobs),
+)
+const reached = new Set(testFiles)
+for (const file of reached) {
+  for (const [, specifier] of readFileSync(file, 'utf8').matchAll(SPECIFIER)) {
+    const target = path.posix.join(path.posix.dirname(file), specifier)
+    const source = target.replace(/\.js$/, '.ts')
+    reached.add(existsSync(source) ? source : target)
+  }
+}
+
+// Stryker diffs the mutated files and the test files itself; the rest is fingerprinted here.
+const inputs = [...[...reached].filter((file) => !testFiles.includes(file)), ...CONFIG_FILES]
+  .filter((file) => !matches(file, config.mutate))
   .sort()
 const hashes = Object.fromEntries(
   inputs.map((file) => [file, createHash('sha256').update(readFileSync(file)).digest('hex')]),
@@ -69,9 +83,7 @@ if (!existsSync(baseline) || recorded === undefined) {
   console.log(`mutation-ci: no baseline (${baseline}, ${INPUTS}): testing every mutant`)
   args.push('--force')
 } else {
-  const changed = [...new Set([...Object.keys(recorded), ...Object.keys(hashes)])]
-    .filter((file) => recorded[file] !== hashes[file])
-    .sort()
+  const changed = inputs.filter((file) => recorded[file] !== hashes[file])
   if (changed.length > 0) {
     const shown = changed.slice(0, 10).join(', ') + (changed.length > 10 ? ', ...' : '')
     console.log(
