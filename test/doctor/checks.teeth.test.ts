@@ -214,7 +214,7 @@ describe('check 2: the JWKS', () => {
 
 describe('check 3: mfa/begin', () => {
   const answer = (body: unknown, status = 200) =>
-    server.use(http.post(BEGIN, () => HttpResponse.json(body, { status })))
+    server.use(http.post(BEGIN, () => HttpResponse.json(body as object, { status })))
   const action = (name: unknown) => ({ type: 'x', action: { name } })
 
   it('fails a network failure, with the fix to retry', async () => {
