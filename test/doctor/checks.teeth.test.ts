@@ -39,6 +39,31 @@ describe('check 1: the base URL', () => {
     expect(sim.requests).toEqual([])
   })
 
+  it('names what is wrong with an http base URL', async () => {
+    expect(await checkOf('base-url', { baseUrl: 'http://checkapp.api.loginid.io' })).toMatchObject({
+      status: 'fail',
+      evidence: 'http://checkapp.api.loginid.io is http, not https',
+    })
+    expect(await checkOf('base-url', { baseUrl: 'http://localhost:9' })).toMatchObject({
+      status: 'fail',
+      evidence: 'http://localhost:9 is http on a loopback host (a local simulator?)',
+    })
+    server.use(
+      http.get('http://127.0.0.1:9/fido2/v2/.well-known/jwks.json', () => HttpResponse.json({})),
+    )
+    expect(
+      await checkOf('base-url', { baseUrl: 'http://127.0.0.1:9', allowInsecureLocal: true }),
+    ).toEqual({
+      id: 'base-url',
+      number: 1,
+      title: 'base URL',
+      status: 'warn',
+      evidence:
+        'http on loopback 127.0.0.1:9, allowed by --allow-insecure-local; shape not checked; answered HTTP 200',
+      fix: 'point the doctor at https://<app-id>.api.loginid.io before going live',
+    })
+  })
+
   it('fails a scheme other than http(s)', async () => {
     expect(await checkOf('base-url', { baseUrl: 'ftp://checkapp.api.loginid.io' })).toMatchObject({
       status: 'fail',
@@ -101,6 +126,7 @@ describe('check 1: the base URL', () => {
       status: 'warn',
       evidence:
         'login.shop.example is not <app-id>.api.loginid.io; app id taken as "shop"; answered HTTP 200',
+      fix: 'if this is a custom domain, pass the real app id (--app-id); else use https://<app-id>.api.loginid.io',
     })
   })
 
@@ -171,6 +197,29 @@ describe('check 2: the JWKS', () => {
     )
   })
 
+  it('shows the status alone for an error answer that is not JSON, and trims the message', async () => {
+    server.use(http.get(JWKS, () => new HttpResponse('<html>down</html>', { status: 502 })))
+    expect((await checkOf('jwks')).evidence).toBe(
+      'GET /fido2/v2/.well-known/jwks.json answered HTTP 502',
+    )
+    server.use(http.get(JWKS, () => HttpResponse.json({ msg: '  spaced  ' }, { status: 500 })))
+    expect((await checkOf('jwks')).evidence).toBe(
+      'GET /fido2/v2/.well-known/jwks.json answered HTTP 500 (spaced)',
+    )
+  })
+
+  it('sends GET and the preflight without a Content-Type', async () => {
+    const seen: (string | null)[] = []
+    server.use(
+      http.get(JWKS, ({ request }) => {
+        seen.push(request.headers.get('content-type'))
+        return HttpResponse.json({ keys: [] })
+      }),
+    )
+    await checkOf('jwks')
+    expect(seen).toEqual([null])
+  })
+
   it('fails a 200 that is not a key set', async () => {
     for (const body of ['not json', '[]', '{"keys":{}}', '']) {
       server.use(http.get(JWKS, () => new HttpResponse(body, { status: 200 })))
@@ -239,11 +288,15 @@ describe('check 3: mfa/begin', () => {
     const FIX =
       'report the evidence to loginid-mfa-flow: the library needs a session to continue the flow'
     answer([1])
-    expect(await checkOf('mfa-begin')).toMatchObject({
+    const report = await runDoctor({ baseUrl: APP })
+    expect(report.checks[2]).toMatchObject({
       status: 'fail',
       evidence: 'POST /fido2/v2/mfa/begin answered 200 without a JSON object',
       fix: FIX,
     })
+    expect(report.checks[6]!.details).toContain(
+      'POST /fido2/v2/mfa/begin 200 (body): is an array, expected object',
+    )
     for (const session of [undefined, '', 7]) {
       answer({ session, next: [action('external')] })
       expect(await checkOf('mfa-begin')).toMatchObject({

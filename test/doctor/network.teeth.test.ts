@@ -36,7 +36,8 @@ describe('doctor: a request without an answer', () => {
     ['no code at all', new TypeError('fetch failed'), 'connection failed'],
     ['a code that is not a system one', withCode('XECONNREFUSED'), 'connection failed'],
     ['a code with more than capitals', withCode('ECONN1'), 'connection failed'],
-    ['a code that is not a string', withCode(111), 'connection failed'],
+    ['a code that is not a string', withCode(['ECONNREFUSED']), 'connection failed'],
+    ['a null cause', new TypeError('fetch failed', { cause: null }), 'connection failed'],
     ['a thrown string', 'ECONNRESET', 'connection failed'],
   ])('shows the system error code found in %s', async (_, failure, detail) => {
     expect(await firstEvidence(failure)).toBe(`could not reach netapp.api.loginid.io: ${detail}`)

@@ -37,6 +37,7 @@ describe('runDoctor: options refused before any request', () => {
     ['an origin that is not a string', { baseUrl: APP, origin: 7 }, 'origin must be'],
     ['an origin of another scheme', { baseUrl: APP, origin: 'ftp://app.example' }, 'origin must'],
     ['an origin with a trailing slash', { baseUrl: APP, origin: 'https://a.example/' }, 'origin'],
+    ['an origin that is not a URL', { baseUrl: APP, origin: 'app.example' }, 'origin must be'],
     ['a username that is not a string', { baseUrl: APP, username: 7 }, 'username must be'],
     ['a blank username', { baseUrl: APP, username: '   ' }, 'username must be'],
     ['a username with DEL', { baseUrl: APP, username: 'a\u007fb' }, 'username must be'],
@@ -109,6 +110,26 @@ describe('runDoctor: the report', () => {
     expect(report.summary.fail).toBe(1)
   })
 
+  it('types a username as email only when the whole of it is an address', async () => {
+    for (const [username, usernameType] of [
+      ['ada@example.com', 'email'],
+      ['a b@example.com', 'other'],
+      ['ada@example.com x', 'other'],
+      ['ada@example', 'other'],
+    ] as const) {
+      await runDoctor({ baseUrl: APP, username })
+      const begin = sim.requests.filter((r) => r.path === '/fido2/v2/mfa/begin').at(-1)
+      expect(begin?.body).toEqual({ user: { username, usernameType } })
+    }
+  })
+
+  it('shows the base URL as given, query included, without a user name', async () => {
+    expect((await runDoctor({ baseUrl: `${APP}/?x=1` })).baseUrl).toBe(`${APP}/?x=1`)
+    expect((await runDoctor({ baseUrl: 'https://someone@teethapp.api.loginid.io' })).baseUrl).toBe(
+      APP,
+    )
+  })
+
   it('names the app id given, over the one in the host', async () => {
     const report = await runDoctor({ baseUrl: APP, appId: '  other-app ' })
     expect(report.appId).toBe('other-app')
@@ -118,6 +139,25 @@ describe('runDoctor: the report', () => {
     const report = await runDoctor({ baseUrl: 'https://user:pw@teethapp.api.loginid.io/' })
     expect(report.baseUrl).toBe('https://teethapp.api.loginid.io')
     expect(JSON.stringify(report)).not.toContain('pw@')
+  })
+
+  it('cancels the request in flight when the signal aborts', async () => {
+    const controller = new AbortController()
+    let inFlight: AbortSignal | undefined
+    server.use(
+      http.post(`${APP}/fido2/v2/mfa/begin`, async ({ request }) => {
+        inFlight = request.signal
+        controller.abort()
+        await new Promise((resolve) => setTimeout(resolve, 3_000))
+        return HttpResponse.json({})
+      }),
+    )
+    const error = await runDoctor({ baseUrl: APP, signal: controller.signal }).catch(
+      (e: unknown) => e,
+    )
+    expect(isMfaError(error, 'ERR_ABORTED')).toBe(true)
+    // Rejected with the request cancelled, not after its answer.
+    expect(inFlight?.aborted).toBe(true)
   })
 
   it('rejects with ERR_ABORTED when the signal is already aborted, before any request', async () => {
