@@ -10,12 +10,11 @@
 // and they are committed together.
 //
 // Arguments go to Stryker (`npm run test:mutation:ci -- --force` tests every mutant).
-import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { groupTable } from './mutation-groups.mjs'
+import { runStrykerWithGroups } from './mutation-groups.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
@@ -99,19 +98,8 @@ if (!existsSync(baseline) || recorded === undefined) {
   }
 }
 
-// A report left by an earlier run is never shown as this one's.
-rmSync(config.jsonReporter.fileName, { force: true })
-const stryker = spawnSync(
-  process.execPath,
-  ['node_modules/@stryker-mutator/core/bin/stryker.js', 'run', CONFIG, ...args],
-  { stdio: 'inherit' },
-)
-const report = config.jsonReporter.fileName
-if (existsSync(report)) {
-  const table = groupTable(JSON.parse(readFileSync(report, 'utf8'))).join('\n')
-  console.log(`\nMutation score by group (${report}):\n${table}`)
-}
-if (stryker.status === 0) {
+const status = runStrykerWithGroups(CONFIG, args, config.jsonReporter.fileName)
+if (status === 0) {
   writeFileSync(INPUTS, `${JSON.stringify({ files: hashes }, null, 2)}\n`)
 }
-process.exit(stryker.status ?? 1)
+process.exit(status)

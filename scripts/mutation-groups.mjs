@@ -2,7 +2,8 @@
 // report: `node scripts/mutation-groups.mjs [report.json]` (default reports/mutation/mutation.json).
 // The score is Stryker's: killed and timed-out mutants out of all valid ones (ignored, compile and
 // runtime errors left out). Run by `npm run test:mutation` and `npm run test:mutation:ci`.
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const DRIVER = [
@@ -75,6 +76,25 @@ export function groupTable(report) {
     )
   }
   return lines
+}
+
+/**
+ * Run Stryker (on this process's Node) with `configFile` and `args`, then print the group table of
+ * the JSON report it wrote (`reportFile`); a report left by an earlier run is removed first, so it
+ * is never shown as this one's. Returns Stryker's exit status.
+ */
+export function runStrykerWithGroups(configFile, args, reportFile) {
+  rmSync(reportFile, { force: true })
+  const stryker = spawnSync(
+    process.execPath,
+    ['node_modules/@stryker-mutator/core/bin/stryker.js', 'run', configFile, ...args],
+    { stdio: 'inherit' },
+  )
+  if (existsSync(reportFile)) {
+    const table = groupTable(JSON.parse(readFileSync(reportFile, 'utf8'))).join('\n')
+    console.log(`\nMutation score by group (${reportFile}):\n${table}`)
+  }
+  return stryker.status ?? 1
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
